@@ -4,9 +4,19 @@ package controller
 import (
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/registry"
 )
 
 // Config carries the settings the reconcilers share.
@@ -16,14 +26,51 @@ type Config struct {
 	AdminRunTTL        time.Duration
 	MaxConcurrent      int
 	InsecureRegistries bool
+	// RetryAfter is how long to wait before retrying a missing dependency.
+	RetryAfter time.Duration
 }
 
-// CacheOptions returns the manager's cache settings.
+// CacheOptions scopes the cache: workloads only with the operator's label;
+// ConfigMaps and Secrets are watched metadata-only and read live when needed.
 func CacheOptions(syncPeriod time.Duration) cache.Options {
-	return cache.Options{SyncPeriod: &syncPeriod}
+	managed := labels.SelectorFromSet(labels.Set{tfv1.LabelManagedBy: tfv1.ManagedByValue})
+	return cache.Options{
+		SyncPeriod: &syncPeriod,
+		ByObject: map[client.Object]cache.ByObject{
+			&appsv1.Deployment{}:                     {Label: managed},
+			&corev1.Service{}:                        {Label: managed},
+			&policyv1.PodDisruptionBudget{}:          {Label: managed},
+			&autoscalingv2.HorizontalPodAutoscaler{}: {Label: managed},
+			&batchv1.Job{}:                           {Label: managed},
+		},
+	}
+}
+
+// ClientOptions makes typed reads of ConfigMaps and Secrets go to the API
+// server, so their data is never cached.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}}
 }
 
 // Setup registers every reconciler with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
-	return nil
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	if cfg.RetryAfter == 0 {
+		cfg.RetryAfter = 30 * time.Second
+	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = 4
+	}
+	app := &AppReconciler{
+		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
+		Recorder:      mgr.GetEventRecorder(tfv1.FieldManager),
+		Clock:         cfg.Clock,
+		Resolver:      registry.Resolver{Insecure: cfg.InsecureRegistries},
+		DefaultPolicy: cfg.DefaultPolicy,
+		RetryAfter:    cfg.RetryAfter,
+	}
+	return app.SetupWithManager(mgr, cfg.MaxConcurrent)
 }

@@ -175,6 +175,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) error {
 		RetryPeriod:                   &opts.RetryPeriod,
 		GracefulShutdownTimeout:       &shutdown,
 		Cache:                         controller.CacheOptions(opts.SyncPeriod),
+		Client:                        controller.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)

@@ -1,0 +1,138 @@
+package controller
+
+import (
+	"context"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/registry"
+)
+
+// AppReconciler turns a TwelveFactorApp into numbered Releases and runs the
+// current one: a Deployment per process type, its Service, PDB and HPA, gated
+// by a release phase Job.
+type AppReconciler struct {
+	client.Client
+	// APIReader reads live from the API server, bypassing the cache.
+	APIReader     client.Reader
+	Recorder      events.EventRecorder
+	Clock         clock.PassiveClock
+	Resolver      registry.Resolver
+	DefaultPolicy string
+	// RetryAfter is how long to wait before retrying a missing dependency.
+	RetryAfter time.Duration
+}
+
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs the phases of one pass and writes the status once.
+func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	log := ctrl.LoggerFrom(ctx)
+	app := &tfv1.TwelveFactorApp{}
+	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // owned objects are garbage-collected
+	}
+	s := &appScope{app: app, before: app.DeepCopy()}
+	defer func() {
+		if !s.observed {
+			return
+		}
+		if err := r.patchStatus(ctx, s); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	phases := []func(context.Context, *appScope) (ctrl.Result, error){
+		r.observe,
+		r.resolve,
+		r.ensureRelease,
+		r.runReleasePhase,
+		r.chooseTarget,
+		r.applyWorkloads,
+		r.trackRollout,
+		r.pruneHistory,
+	}
+	for _, phase := range phases {
+		res, err := phase(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		result = shortest(result, res)
+	}
+	if s.blocker != nil && s.blocker.stalled {
+		log.V(1).Info("App is stalled", "app", klog.KObj(app), "reason", s.blocker.reason)
+		return ctrl.Result{}, reconcile.TerminalError(s.blocker)
+	}
+	return result, nil
+}
+
+// patchStatus writes the status once, and only when it changed.
+func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
+	st := s.app.Status.DeepCopy()
+	s.fillStatus(st, r.Clock.Now())
+	if equality.Semantic.DeepEqual(*st, s.before.Status) {
+		return nil
+	}
+	s.app.Status = *st
+	return r.Status().Patch(ctx, s.app, client.MergeFrom(s.before))
+}
+
+func shortest(a, b ctrl.Result) ctrl.Result {
+	if a.RequeueAfter == 0 || (b.RequeueAfter != 0 && b.RequeueAfter < a.RequeueAfter) {
+		return b
+	}
+	return a
+}
+
+// SetupWithManager registers the controller and its watches.
+func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) error {
+	if err := indexAppReferences(mgr); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&tfv1.TwelveFactorApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Owns(&tfv1.Release{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(appFromLabel)).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refConfigMap))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
+		Complete(r)
+}

@@ -1,0 +1,673 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/release"
+	"github.com/twelvefactor/twelvefactor-operator/internal/render"
+)
+
+// appScope carries what earlier phases of a pass observed and decided.
+type appScope struct {
+	app    *tfv1.TwelveFactorApp
+	before *tfv1.TwelveFactorApp
+	// observed is set once the pass has seen enough to write a status.
+	observed bool
+
+	releases    []*tfv1.Release // sorted by number
+	deployments map[string]*appsv1.Deployment
+	// applied is the release the Deployments run now (0 when none).
+	applied int32
+
+	content *release.Content
+	blocker *blocker
+
+	target        int32
+	pinnedTo      int32
+	rolloutFailed string
+	notAvailable  []string
+}
+
+func (s *appScope) latest() *tfv1.Release {
+	if len(s.releases) == 0 {
+		return nil
+	}
+	return s.releases[len(s.releases)-1]
+}
+
+func (s *appScope) release(n int32) *tfv1.Release {
+	for _, r := range s.releases {
+		if r.Spec.Number == n {
+			return r
+		}
+	}
+	return nil
+}
+
+// lastGood returns the newest release below n whose rollout succeeded.
+func (s *appScope) lastGood(below int32) int32 {
+	for i := len(s.releases) - 1; i >= 0; i-- {
+		r := s.releases[i]
+		if r.Spec.Number < below && r.Status.Rollout == tfv1.PhaseSucceeded {
+			return r.Spec.Number
+		}
+	}
+	return 0
+}
+
+func ownedBy(obj metav1.Object, uid types.UID) bool {
+	for _, o := range obj.GetOwnerReferences() {
+		if o.UID == uid && o.Controller != nil && *o.Controller {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *appScope) selector() client.ListOption {
+	return client.MatchingLabels{tfv1.LabelApp: s.app.Name, tfv1.LabelManagedBy: tfv1.ManagedByValue}
+}
+
+// observe lists the app's Releases and Deployments from the cache.
+func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	rels := &tfv1.ReleaseList{}
+	if err := r.List(ctx, rels, client.InNamespace(s.app.Namespace), s.selector()); err != nil {
+		return ctrl.Result{}, err
+	}
+	for i := range rels.Items {
+		if ownedBy(&rels.Items[i], s.app.UID) {
+			s.releases = append(s.releases, &rels.Items[i])
+		}
+	}
+	sort.Slice(s.releases, func(i, j int) bool { return s.releases[i].Spec.Number < s.releases[j].Spec.Number })
+
+	deps := &appsv1.DeploymentList{}
+	if err := r.List(ctx, deps, client.InNamespace(s.app.Namespace), s.selector()); err != nil {
+		return ctrl.Result{}, err
+	}
+	s.deployments = map[string]*appsv1.Deployment{}
+	for i := range deps.Items {
+		d := &deps.Items[i]
+		if !ownedBy(d, s.app.UID) {
+			continue
+		}
+		s.deployments[d.Labels[tfv1.LabelProcess]] = d
+		if n := render.DeploymentRelease(d); n > s.applied {
+			s.applied = n
+		}
+	}
+	s.observed = true
+	return ctrl.Result{}, nil
+}
+
+// resolve turns the spec into release content: image digest, commands, the
+// full environment and the bindings. A missing dependency blocks the release
+// without touching what runs.
+func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	cr := contentResolver{reader: r.Client, resolver: r.Resolver}
+	env, sources, b, err := cr.resolveEnv(ctx, s.app)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if b == nil {
+		var bindings []release.Binding
+		bindings, b, err = cr.resolveBindings(ctx, s.app)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if b == nil {
+			img, ib := cr.resolveImage(ctx, s.app, s.latest())
+			b = ib
+			if b == nil {
+				c := &release.Content{
+					Image: img.Image, Revision: img.Revision, SourceImage: s.app.Spec.Build.Image,
+					Env: env, EnvSources: sources, Bindings: bindings,
+				}
+				for _, p := range s.app.Spec.Processes {
+					c.Processes = append(c.Processes, tfv1.ReleaseProcess{Name: p.Name, Command: slices.Clone(p.Command)})
+				}
+				if rp := s.app.Spec.Release; rp != nil {
+					c.ReleaseCommand = slices.Clone(rp.Command)
+				}
+				c.Normalize()
+				s.content = c
+			}
+		}
+	}
+	if b != nil {
+		s.blocker = b
+		ctrl.LoggerFrom(ctx).Info("Release blocked", "app", klog.KObj(s.app), "reason", b.reason)
+		if !b.stalled {
+			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// ensureRelease finds the release with the content's hash or creates the next
+// one. Names are deterministic (<app>-v<N>) and creation uses Create, so a
+// repeated or crashed pass can never make a duplicate or a gap.
+func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	if s.content == nil || s.blocker != nil {
+		return ctrl.Result{}, nil
+	}
+	hash := s.content.Hash()
+	latest := s.latest()
+	if latest != nil {
+		complete, err := r.releaseSecretsExist(ctx, latest)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if latest.Spec.ContentHash == hash {
+			if !complete {
+				return ctrl.Result{}, r.applyReleaseSecrets(ctx, latest, s.content)
+			}
+			return ctrl.Result{}, nil
+		}
+		if !complete && latest.Spec.Number != s.applied && latest.Spec.Number != s.pin() {
+			// A crash left this release without its Secrets, and the content has
+			// moved on: it never ran, so it is made again with the new content.
+			if err := r.Delete(ctx, latest, client.Preconditions{UID: &latest.UID}); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+			s.releases = s.releases[:len(s.releases)-1]
+			latest = s.latest()
+		}
+	}
+	prev, err := r.previous(ctx, s, latest)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	n := int32(1)
+	if latest != nil {
+		n = latest.Spec.Number + 1
+	}
+	rel := newRelease(s.app, n, s.content, hash, release.Describe(*s.content, prev))
+	if err := r.Create(ctx, rel); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			// Our cache is behind a release made by an earlier pass; wait for it.
+			return ctrl.Result{RequeueAfter: r.RetryAfter / 10}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	if err := r.applyReleaseSecrets(ctx, rel, s.content); err != nil {
+		return ctrl.Result{}, err
+	}
+	s.releases = append(s.releases, rel)
+	ctrl.LoggerFrom(ctx).Info("Release created", "app", klog.KObj(s.app), "release", rel.Name, "description", rel.Spec.Description)
+	r.Recorder.Eventf(s.app, rel, corev1.EventTypeNormal, tfv1.ReasonReleaseCreated, "Release",
+		"Created release v%d: %s", n, rel.Spec.Description)
+	releasesTotal.WithLabelValues().Inc()
+	return ctrl.Result{}, nil
+}
+
+func (s *appScope) pin() int32 {
+	if s.app.Spec.RollbackTo != nil {
+		return *s.app.Spec.RollbackTo
+	}
+	return 0
+}
+
+func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, description string) *tfv1.Release {
+	rel := &tfv1.Release{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      release.Name(app.Name, n),
+			Namespace: app.Namespace,
+			Labels: map[string]string{
+				tfv1.LabelApp: app.Name, tfv1.LabelManagedBy: tfv1.ManagedByValue, tfv1.LabelName: app.Name,
+				tfv1.LabelPartOf: app.Name, tfv1.LabelRelease: strconv.Itoa(int(n)),
+				tfv1.LabelContentHash: release.ShortHash(hash),
+			},
+			Annotations: map[string]string{annotationSourceImage: c.SourceImage},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: tfv1.GroupVersion.String(), Kind: "TwelveFactorApp", Name: app.Name, UID: app.UID,
+				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+			}},
+		},
+		Spec: tfv1.ReleaseSpec{
+			App: app.Name, Number: n, Image: c.Image, Revision: c.Revision,
+			Processes: c.Processes, ReleaseCommand: c.ReleaseCommand,
+			EnvSecretName: release.EnvSecretName(app.Name, n), ConfigKeys: c.Keys(),
+			ContentHash: hash, Description: description,
+		},
+	}
+	for _, b := range c.Bindings {
+		rel.Spec.Bindings = append(rel.Spec.Bindings, tfv1.ReleaseBinding{
+			Name: b.Name, SecretName: release.BindingSecretName(app.Name, n, b.Name),
+			Type: b.Type, Provider: b.Provider, Env: b.Env,
+		})
+	}
+	return rel
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// releaseSecretsExist checks the release's Secrets in the metadata cache, and
+// confirms a miss with a live read, since the cache may lag our own writes.
+func (r *AppReconciler) releaseSecretsExist(ctx context.Context, rel *tfv1.Release) (bool, error) {
+	names := []string{rel.Spec.EnvSecretName}
+	for _, b := range rel.Spec.Bindings {
+		names = append(names, b.SecretName)
+	}
+	for _, name := range names {
+		key := client.ObjectKey{Namespace: rel.Namespace, Name: name}
+		m := secretMeta()
+		err := r.Get(ctx, key, m)
+		if apierrors.IsNotFound(err) {
+			err = r.APIReader.Get(ctx, key, secretMeta())
+		}
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func secretMeta() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
+}
+
+// applyReleaseSecrets writes the release's immutable env and binding Secrets.
+func (r *AppReconciler) applyReleaseSecrets(ctx context.Context, rel *tfv1.Release, c *release.Content) error {
+	if err := r.Apply(ctx, render.EnvSecret(rel, c.Env), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying env Secret of %s: %w", rel.Name, err)
+	}
+	for _, b := range c.Bindings {
+		if err := r.Apply(ctx, render.BindingSecret(rel, b), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying binding Secret %q of %s: %w", b.Name, rel.Name, err)
+		}
+	}
+	return nil
+}
+
+// previous reconstructs the latest release's content, for the description of
+// the next one. It reads the release's own Secrets.
+func (r *AppReconciler) previous(ctx context.Context, s *appScope, latest *tfv1.Release) (release.Previous, error) {
+	prev := release.Previous{History: map[string]int32{}}
+	for _, rel := range s.releases {
+		prev.History[rel.Spec.ContentHash] = rel.Spec.Number
+	}
+	if latest == nil {
+		return prev, nil
+	}
+	c := &release.Content{Image: latest.Spec.Image, Revision: latest.Spec.Revision,
+		Processes: latest.Spec.Processes, ReleaseCommand: latest.Spec.ReleaseCommand, Env: map[string]string{}}
+	sec := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: latest.Namespace, Name: latest.Spec.EnvSecretName}, sec); client.IgnoreNotFound(err) != nil {
+		return prev, err
+	}
+	for k, v := range sec.Data {
+		c.Env[k] = string(v)
+	}
+	for _, b := range latest.Spec.Bindings {
+		bs := &corev1.Secret{}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: latest.Namespace, Name: b.SecretName}, bs); client.IgnoreNotFound(err) != nil {
+			return prev, err
+		}
+		data := map[string][]byte{}
+		for k, v := range bs.Data {
+			if k != "type" && k != "provider" {
+				data[k] = v
+			}
+		}
+		c.Bindings = append(c.Bindings, release.Binding{Name: b.Name, Type: b.Type, Provider: b.Provider, Env: b.Env, Data: data})
+	}
+	prev.Latest = c
+	return prev, nil
+}
+
+// runReleasePhase runs the latest release's release command as a Job, and
+// records its outcome on the Release. Nothing runs while the app is pinned.
+func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	rel := s.latest()
+	if rel == nil || len(rel.Spec.ReleaseCommand) == 0 || s.pin() != 0 {
+		return ctrl.Result{}, nil
+	}
+	if rel.Status.ReleasePhase == tfv1.PhaseSucceeded || rel.Status.ReleasePhase == tfv1.PhaseFailed {
+		return ctrl.Result{}, nil
+	}
+	job := &batchv1.Job{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: release.JobName(s.app.Name, rel.Spec.Number)}, job)
+	if apierrors.IsNotFound(err) {
+		if err := r.Apply(ctx, render.ReleaseJob(s.app, rel, nil), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
+			return ctrl.Result{}, fmt.Errorf("applying release phase Job of %s: %w", rel.Name, err)
+		}
+		return ctrl.Result{}, r.setReleasePhase(ctx, rel, tfv1.PhaseRunning, "", "")
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	state, reason, msg := render.JobState(job)
+	if state == tfv1.PhasePending {
+		state = tfv1.PhaseRunning
+	}
+	if state == tfv1.PhaseFailed {
+		r.Recorder.Eventf(s.app, rel, corev1.EventTypeWarning, tfv1.ReasonReleasePhaseFailed, "ReleasePhase",
+			"Release phase of v%d failed (%s); the previous release keeps serving", rel.Spec.Number, reason)
+	}
+	if state == tfv1.PhaseSucceeded {
+		releasePhaseDuration.WithLabelValues().Observe(jobDuration(job))
+	}
+	return ctrl.Result{}, r.setReleasePhase(ctx, rel, state, reason, msg)
+}
+
+func jobDuration(job *batchv1.Job) float64 {
+	if job.Status.StartTime == nil || job.Status.CompletionTime == nil {
+		return 0
+	}
+	return job.Status.CompletionTime.Sub(job.Status.StartTime.Time).Seconds()
+}
+
+// setReleasePhase records the release phase on the Release, if it changed.
+func (r *AppReconciler) setReleasePhase(ctx context.Context, rel *tfv1.Release, state tfv1.ReleasePhase, reason, msg string) error {
+	if rel.Status.ReleasePhase == state {
+		return nil
+	}
+	before := rel.DeepCopy()
+	rel.Status.ReleasePhase = state
+	status := metav1.ConditionUnknown
+	condReason := tfv1.ReasonReleasePhaseRunning
+	message := fmt.Sprintf("Release phase Job %s is running", release.JobName(rel.Spec.App, rel.Spec.Number))
+	switch state {
+	case tfv1.PhaseSucceeded:
+		status, condReason, message = metav1.ConditionTrue, tfv1.ReasonReleasePhaseSucceed, "Release phase succeeded"
+	case tfv1.PhaseFailed:
+		status, condReason = metav1.ConditionFalse, tfv1.ReasonReleasePhaseFailed
+		message = fmt.Sprintf("Release phase Job %s failed: %s %s", release.JobName(rel.Spec.App, rel.Spec.Number), reason, msg)
+	}
+	setCondition(&rel.Status.Conditions, tfv1.ConditionReleasePhaseSucceeded, status, condReason, strings.TrimSpace(message), rel.Generation, r.Clock.Now())
+	return r.Status().Patch(ctx, rel, client.MergeFrom(before))
+}
+
+// chooseTarget decides which release the Deployments run: the pin, or the
+// latest release once its release phase succeeded, or the last good release
+// when the latest failed.
+func (r *AppReconciler) chooseTarget(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	s.target = s.applied
+	if pin := s.pin(); pin != 0 {
+		if s.release(pin) == nil {
+			var avail []string
+			for _, rel := range s.releases {
+				avail = append(avail, fmt.Sprintf("v%d", rel.Spec.Number))
+			}
+			s.blocker = &blocker{stalled: true, reason: tfv1.ReasonReleaseNotFound, message: fmt.Sprintf(
+				"spec.rollbackTo names v%d, which does not exist; available releases: %s. Nothing running was changed",
+				pin, strings.Join(avail, ", "))}
+			return ctrl.Result{}, nil
+		}
+		if s.before.Status.Pinned != true || s.before.Status.CurrentRelease != pin {
+			r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonPinned, "Rollback", "Pinned to v%d by spec.rollbackTo", pin)
+			rollbacksTotal.WithLabelValues().Inc()
+		}
+		s.target, s.pinnedTo = pin, pin
+		return ctrl.Result{}, nil
+	}
+	if s.before.Status.Pinned {
+		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonUnpinned, "Rollback", "Unpinned: returning to the latest release")
+	}
+	latest := s.latest()
+	if latest == nil {
+		return ctrl.Result{}, nil
+	}
+	failed := latest.Status.ReleasePhase == tfv1.PhaseFailed || latest.Status.Rollout == tfv1.PhaseFailed
+	gated := len(latest.Spec.ReleaseCommand) > 0 && latest.Status.ReleasePhase != tfv1.PhaseSucceeded
+	switch {
+	case failed:
+		if good := s.lastGood(latest.Spec.Number); good != 0 {
+			s.target = good
+		} else if s.applied == latest.Spec.Number {
+			s.target = s.applied
+		}
+	case gated:
+		// Keep what runs until the release phase succeeds.
+	default:
+		s.target = latest.Spec.Number
+	}
+	return ctrl.Result{}, nil
+}
+
+// applyWorkloads applies the Deployment, Service, PDB and HPA of each process
+// type at the target release, and deletes those of removed process types.
+func (r *AppReconciler) applyWorkloads(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	rel := s.release(s.target)
+	if rel == nil {
+		return ctrl.Result{}, nil
+	}
+	commands := map[string][]string{}
+	for _, p := range rel.Spec.Processes {
+		commands[p.Name] = p.Command
+	}
+	inSpec := map[string]bool{}
+	owned, err := r.ownedObjects(ctx, s)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, p := range s.app.Spec.Processes {
+		inSpec[p.Name] = true
+		cmd, ok := commands[p.Name]
+		if !ok {
+			continue // not in this release: it arrives with the release that adds it
+		}
+		name := release.ProcessName(s.app.Name, p.Name)
+		desired := []applyItem{
+			{kind: "Deployment", obj: render.Deployment(s.app, rel, p, cmd)},
+			{kind: "Service", obj: nilIfNil(render.Service(s.app, p))},
+			{kind: "PodDisruptionBudget", obj: nilIfNil(render.PodDisruptionBudget(s.app, p))},
+			{kind: "HorizontalPodAutoscaler", obj: nilIfNil(render.HorizontalPodAutoscaler(s.app, p))},
+		}
+		for _, d := range desired {
+			existing := owned[d.kind][name]
+			if d.obj == nil {
+				if existing != nil {
+					if err := r.deleteOwned(ctx, existing); err != nil {
+						return ctrl.Result{}, err
+					}
+				}
+				continue
+			}
+			if err := r.applyIfChanged(ctx, d.obj, existing); err != nil {
+				return ctrl.Result{}, fmt.Errorf("applying %s %s: %w", d.kind, name, err)
+			}
+		}
+	}
+	for _, objs := range owned {
+		for _, o := range objs {
+			if p := o.GetLabels()[tfv1.LabelProcess]; p != "" && !inSpec[p] {
+				if err := r.deleteOwned(ctx, o); err != nil {
+					return ctrl.Result{}, err
+				}
+			}
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// trackRollout observes whether every Deployment is Available at the target,
+// records a completed or failed rollout on the Release, and returns to the last
+// good release when autoRollback is on.
+func (r *AppReconciler) trackRollout(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	rel := s.release(s.target)
+	if rel == nil {
+		return ctrl.Result{}, nil
+	}
+	inRelease := map[string]bool{}
+	for _, p := range rel.Spec.Processes {
+		inRelease[p.Name] = true
+	}
+	var stuck []string
+	for _, p := range s.app.Spec.Processes {
+		if !inRelease[p.Name] {
+			continue
+		}
+		d := s.deployments[p.Name]
+		switch {
+		case d == nil || render.DeploymentRelease(d) != s.target || !available(d):
+			s.notAvailable = append(s.notAvailable, p.Name)
+			if d != nil && render.DeploymentRelease(d) == s.target && deadlineExceeded(d) {
+				stuck = append(stuck, p.Name)
+			}
+		}
+	}
+	if len(s.notAvailable) == 0 && rel.Status.Rollout != tfv1.PhaseSucceeded {
+		if err := r.setRollout(ctx, rel, tfv1.PhaseSucceeded, tfv1.ReasonRolloutComplete, "Every process was Available at this release"); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.Recorder.Eventf(s.app, rel, corev1.EventTypeNormal, tfv1.ReasonRolloutComplete, "Rollout", "Release v%d is Available", rel.Spec.Number)
+	}
+	if len(stuck) == 0 || s.pinnedTo != 0 {
+		return ctrl.Result{}, nil
+	}
+	msg := fmt.Sprintf("Rollout of v%d made no progress within spec.rollout.progressDeadlineSeconds (%v)", rel.Spec.Number, stuck)
+	s.rolloutFailed = msg
+	latest := s.latest()
+	if s.app.Spec.Rollout != nil && s.app.Spec.Rollout.AutoRollback && latest != nil && rel.Spec.Number == latest.Spec.Number {
+		if good := s.lastGood(rel.Spec.Number); good != 0 {
+			if err := r.setRollout(ctx, rel, tfv1.PhaseFailed, tfv1.ReasonRolloutFailed, msg); err != nil {
+				return ctrl.Result{}, err
+			}
+			r.Recorder.Eventf(s.app, rel, corev1.EventTypeWarning, tfv1.ReasonRolledBack, "Rollback",
+				"%s; rolled back to v%d", msg, good)
+			rollbacksTotal.WithLabelValues().Inc()
+			// The Release's status change triggers the next pass, which runs v<good>.
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *AppReconciler) setRollout(ctx context.Context, rel *tfv1.Release, state tfv1.ReleasePhase, reason, msg string) error {
+	before := rel.DeepCopy()
+	rel.Status.Rollout = state
+	status := metav1.ConditionTrue
+	if state == tfv1.PhaseFailed {
+		status = metav1.ConditionFalse
+	}
+	setCondition(&rel.Status.Conditions, tfv1.ConditionRolledOut, status, reason, msg, rel.Generation, r.Clock.Now())
+	return r.Status().Patch(ctx, rel, client.MergeFrom(before))
+}
+
+// available reports whether a Deployment finished rolling out: every replica
+// updated and available, and no old replica left.
+func available(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas >= want &&
+		st.AvailableReplicas >= want && st.Replicas == st.UpdatedReplicas
+}
+
+func deadlineExceeded(d *appsv1.Deployment) bool {
+	if d.Status.ObservedGeneration < d.Generation {
+		return false
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneHistory deletes releases beyond spec.release.historyLimit, never the
+// running, pinned or last good release.
+func (r *AppReconciler) pruneHistory(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	limit := int(tfv1.DefaultHistoryLimit)
+	if rp := s.app.Spec.Release; rp != nil && rp.HistoryLimit != nil {
+		limit = int(*rp.HistoryLimit)
+	}
+	if len(s.releases) <= limit {
+		return ctrl.Result{}, nil
+	}
+	keep := map[int32]bool{s.target: true, s.applied: true, s.pin(): true}
+	if latest := s.latest(); latest != nil {
+		keep[s.lastGood(latest.Spec.Number+1)] = true
+	}
+	var kept []*tfv1.Release
+	for i, rel := range s.releases {
+		newest := i >= len(s.releases)-limit
+		if newest || keep[rel.Spec.Number] {
+			kept = append(kept, rel)
+			continue
+		}
+		if err := r.Delete(ctx, rel, client.Preconditions{UID: &rel.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("Pruned release", "app", klog.KObj(s.app), "release", rel.Name)
+	}
+	s.releases = kept
+	return ctrl.Result{}, nil
+}
+
+// fillStatus writes what the pass observed into the status.
+func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
+	o := appObservation{Generation: s.app.Generation, Blocker: s.blocker, Target: s.target, PinnedTo: s.pinnedTo,
+		NotAvailable: s.notAvailable}
+	if latest := s.latest(); latest != nil {
+		o.Latest = latest.Spec.Number
+		o.ReleasePhase = latest.Status.ReleasePhase
+		if len(latest.Spec.ReleaseCommand) > 0 && o.ReleasePhase == "" {
+			o.ReleasePhase = tfv1.PhasePending
+		}
+		if o.ReleasePhase == tfv1.PhaseFailed {
+			o.ReleasePhaseMessage = fmt.Sprintf("Release phase of v%d failed: fix the release command or the code and apply a new release", latest.Spec.Number)
+		}
+		if latest.Status.Rollout == tfv1.PhaseFailed {
+			o.RolloutFailed = true
+			o.RolloutFailedMessage = fmt.Sprintf("Rollout of v%d failed its progress deadline and was rolled back: fix it and apply a new release", latest.Spec.Number)
+		}
+	}
+	if s.rolloutFailed != "" {
+		o.RolloutFailed = true
+		o.RolloutFailedMessage = s.rolloutFailed
+	}
+	st.LatestRelease = o.Latest
+	st.CurrentRelease = s.target
+	st.Pinned = s.pinnedTo != 0
+	st.Image = ""
+	if rel := s.release(s.target); rel != nil {
+		st.Image = rel.Spec.Image
+	}
+	st.Processes = nil
+	for _, p := range s.app.Spec.Processes {
+		d := s.deployments[p.Name]
+		if d == nil {
+			continue
+		}
+		want := int32(0)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		st.Processes = append(st.Processes, tfv1.ProcessStatus{Name: p.Name, Replicas: want,
+			ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas, Release: render.DeploymentRelease(d)})
+	}
+	setConditions(st, o, now)
+}
+
+func setCondition(conds *[]metav1.Condition, t string, s metav1.ConditionStatus, reason, msg string, gen int64, now time.Time) {
+	meta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
+		ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(now)})
+}

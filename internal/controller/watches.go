@@ -1,0 +1,69 @@
+package controller
+
+import (
+	"context"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+)
+
+// refIndex indexes TwelveFactorApps by the ConfigMaps and Secrets they read.
+const refIndex = "twelvefactor.dev/references"
+
+const (
+	refConfigMap = "configmap/"
+	refSecret    = "secret/"
+)
+
+// appReferences lists the objects an app's content depends on.
+func appReferences(app *tfv1.TwelveFactorApp) []string {
+	var refs []string
+	for _, src := range app.Spec.Config.EnvFrom {
+		if src.ConfigMapRef != nil {
+			refs = append(refs, refConfigMap+src.ConfigMapRef.Name)
+		}
+		if src.SecretRef != nil {
+			refs = append(refs, refSecret+src.SecretRef.Name)
+		}
+	}
+	for _, svc := range app.Spec.Services {
+		if svc.SecretRef != nil {
+			refs = append(refs, refSecret+svc.SecretRef.Name)
+		}
+	}
+	return refs
+}
+
+func indexAppReferences(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &tfv1.TwelveFactorApp{}, refIndex,
+		func(o client.Object) []string { return appReferences(o.(*tfv1.TwelveFactorApp)) })
+}
+
+// appsReferencing maps a ConfigMap or Secret to the apps that read it.
+func (r *AppReconciler) appsReferencing(prefix string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		apps := &tfv1.TwelveFactorAppList{}
+		if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{refIndex: prefix + o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing apps that reference an object", "name", o.GetName())
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(apps.Items))
+		for _, a := range apps.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+		}
+		return reqs
+	}
+}
+
+// appFromLabel maps an object labelled with its app to that app.
+func appFromLabel(_ context.Context, o client.Object) []reconcile.Request {
+	app := o.GetLabels()[tfv1.LabelApp]
+	if app == "" || o.GetLabels()[tfv1.LabelManagedBy] != tfv1.ManagedByValue {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: app}}}
+}
