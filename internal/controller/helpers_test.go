@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -89,3 +90,8 @@ func createSecret(g Gomega, ns, name string, data map[string]string) {
 }
 
 const timeout = 20 * time.Second
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

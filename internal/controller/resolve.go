@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +35,8 @@ func (b *blocker) Error() string { return b.reason + ": " + b.message }
 type contentResolver struct {
 	reader   client.Reader
 	resolver registry.Resolver
+	// watch starts a watch on a Provisioned Service kind, once per kind.
+	watch func(gvk schema.GroupVersionKind) error
 }
 
 // resolveEnv returns the full environment: envFrom sources in order, then the
@@ -143,8 +146,14 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 		return "", &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: fmt.Sprintf(
 			"spec.services[%d].serviceRef.apiVersion %q is not a valid group/version", i, ref.APIVersion)}, nil
 	}
+	gvk := gv.WithKind(ref.Kind)
+	if r.watch != nil {
+		if err := r.watch(gvk); err != nil && !isNoMatch(err) {
+			return "", nil, err
+		}
+	}
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(gv.WithKind(ref.Kind))
+	u.SetGroupVersionKind(gvk)
 	err = r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, u)
 	if apierrors.IsNotFound(err) || isNoMatch(err) {
 		return "", &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
@@ -188,7 +197,9 @@ func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFacto
 			pull = append(pull, s)
 		}
 	}
-	res, err := r.resolver.Resolve(ctx, image, pull)
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := r.resolver.Resolve(rctx, image, pull)
 	if err != nil {
 		return registry.Resolved{}, &blocker{reason: tfv1.ReasonImageResolveFailed, message: fmt.Sprintf(
 			"cannot resolve spec.build.image to a digest (%v): the operator retries; check the registry and spec.imagePullSecrets", err)}

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -39,6 +40,8 @@ type AppReconciler struct {
 	DefaultPolicy string
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
+
+	services *provisionedServiceWatcher
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
@@ -123,7 +126,7 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 	if err := indexAppReferences(mgr); err != nil {
 		return err
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&tfv1.TwelveFactorApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&tfv1.Release{}).
 		Owns(&appsv1.Deployment{}).
@@ -134,5 +137,10 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refConfigMap))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.services = &provisionedServiceWatcher{started: map[schema.GroupVersionKind]bool{}, ctrl: c, cache: mgr.GetCache(), r: r}
+	return nil
 }

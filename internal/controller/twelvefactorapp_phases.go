@@ -123,6 +123,9 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 // without touching what runs.
 func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, error) {
 	cr := contentResolver{reader: r.Client, resolver: r.Resolver}
+	if r.services != nil {
+		cr.watch = r.services.watch
+	}
 	env, sources, b, err := cr.resolveEnv(ctx, s.app)
 	if err != nil {
 		return ctrl.Result{}, err

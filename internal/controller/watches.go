@@ -2,6 +2,13 @@ package controller
 
 import (
 	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,6 +40,9 @@ func appReferences(app *tfv1.TwelveFactorApp) []string {
 	for _, svc := range app.Spec.Services {
 		if svc.SecretRef != nil {
 			refs = append(refs, refSecret+svc.SecretRef.Name)
+		}
+		if r := svc.ServiceRef; r != nil {
+			refs = append(refs, serviceRefKey(r.APIVersion, r.Kind, r.Name))
 		}
 	}
 	return refs
@@ -66,4 +76,47 @@ func appFromLabel(_ context.Context, o client.Object) []reconcile.Request {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: app}}}
+}
+
+// serviceRefKey is the index key of a Provisioned Service.
+func serviceRefKey(apiVersion, kind, name string) string {
+	gv, _ := schema.ParseGroupVersion(apiVersion)
+	return "service/" + gv.Group + "/" + kind + "/" + name
+}
+
+// provisionedServiceWatcher starts one metadata-free unstructured watch per
+// Provisioned Service kind, the first time an app references that kind.
+type provisionedServiceWatcher struct {
+	mu      sync.Mutex
+	started map[schema.GroupVersionKind]bool
+	ctrl    controller.Controller
+	cache   cache.Cache
+	r       *AppReconciler
+}
+
+func (w *provisionedServiceWatcher) watch(gvk schema.GroupVersionKind) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.started[gvk] {
+		return nil
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	mapFn := func(ctx context.Context, o *unstructured.Unstructured) []reconcile.Request {
+		apps := &tfv1.TwelveFactorAppList{}
+		key := serviceRefKey(gvk.GroupVersion().String(), gvk.Kind, o.GetName())
+		if err := w.r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{refIndex: key}); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(apps.Items))
+		for _, a := range apps.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+		}
+		return reqs
+	}
+	if err := w.ctrl.Watch(source.Kind(w.cache, u, handler.TypedEnqueueRequestsFromMapFunc(mapFn))); err != nil {
+		return err
+	}
+	w.started[gvk] = true
+	return nil
 }

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -42,6 +45,13 @@ func AssetsDir() string {
 	return filepath.Join(base, "twelvefactor-operator", "k8s", K8sVersion)
 }
 
+// Scheme is the operator's scheme plus the apiextensions types tests create.
+func Scheme() *kruntime.Scheme {
+	s := manager.Scheme()
+	utilruntime.Must(apiextv1.AddToScheme(s))
+	return s
+}
+
 // Env is a running envtest control plane.
 type Env struct {
 	*envtest.Environment
@@ -67,7 +77,7 @@ func Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	c, err := client.New(cfg, client.Options{Scheme: Scheme()})
 	if err != nil {
 		_ = env.Stop()
 		return nil, err
