@@ -77,7 +77,9 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 		}, "minReplicas must not exceed maxReplicas"},
 		{"rollbackTo 0", func(a *tfv1.TwelveFactorApp) { a.Spec.RollbackTo = ptr.To[int32](0) }, "spec.rollbackTo"},
 		{"historyLimit 0", func(a *tfv1.TwelveFactorApp) { a.Spec.Release = &tfv1.ReleasePhaseSpec{HistoryLimit: ptr.To[int32](0)} }, "spec.release.historyLimit"},
-		{"historyLimit 1000", func(a *tfv1.TwelveFactorApp) { a.Spec.Release = &tfv1.ReleasePhaseSpec{HistoryLimit: ptr.To[int32](1000)} }, "spec.release.historyLimit"},
+		{"historyLimit 1000", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Release = &tfv1.ReleasePhaseSpec{HistoryLimit: ptr.To[int32](1000)}
+		}, "spec.release.historyLimit"},
 		{"image with spaces", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "shop: 1.0" }, "spec.build.image must not contain whitespace"},
 		{"empty image", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "" }, "spec.build.image"},
 		{"env name with a dash", func(a *tfv1.TwelveFactorApp) { a.Spec.Config.Env = []tfv1.EnvVar{{Name: "LOG-LEVEL", Value: "x"}} }, "spec.config.env[0].name"},

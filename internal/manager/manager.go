@@ -29,24 +29,24 @@ var Version = "dev"
 
 // Options are the operator's command-line settings.
 type Options struct {
-	MetricsAddr          string
-	ProbeAddr            string
-	LeaderElect          bool
-	LeaderElectionID     string
-	LeaderElectionNS     string
-	LogLevel             string
-	LogFormat            string
-	DefaultPolicy        string
-	AdminRunTTL          time.Duration
-	MaxConcurrent        int
-	SyncPeriod           time.Duration
-	InsecureRegistries   bool
-	KubeAPIQPS           float64
-	KubeAPIBurst         int
-	LeaseDuration        time.Duration
-	RenewDeadline        time.Duration
-	RetryPeriod          time.Duration
-	GracefulShutdown     time.Duration
+	MetricsAddr        string
+	ProbeAddr          string
+	LeaderElect        bool
+	LeaderElectionID   string
+	LeaderElectionNS   string
+	LogLevel           string
+	LogFormat          string
+	DefaultPolicy      string
+	AdminRunTTL        time.Duration
+	MaxConcurrent      int
+	SyncPeriod         time.Duration
+	InsecureRegistries bool
+	KubeAPIQPS         float64
+	KubeAPIBurst       int
+	LeaseDuration      time.Duration
+	RenewDeadline      time.Duration
+	RetryPeriod        time.Duration
+	GracefulShutdown   time.Duration
 }
 
 // DefaultOptions returns the defaults of every flag.

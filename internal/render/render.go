@@ -116,4 +116,3 @@ func BindingSecret(rel *tfv1.Release, b release.Binding) *corev1ac.SecretApplyCo
 		WithImmutable(true).
 		WithData(data)
 }
-
