@@ -72,5 +72,18 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		DefaultPolicy: cfg.DefaultPolicy,
 		RetryAfter:    cfg.RetryAfter,
 	}
-	return app.SetupWithManager(mgr, cfg.MaxConcurrent)
+	if err := app.SetupWithManager(mgr, cfg.MaxConcurrent); err != nil {
+		return err
+	}
+	if cfg.AdminRunTTL == 0 {
+		cfg.AdminRunTTL = 24 * time.Hour
+	}
+	run := &AdminRunReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder(tfv1.AdminRunFieldManager),
+		Clock:     cfg.Clock,
+		TTL:       cfg.AdminRunTTL,
+	}
+	return run.SetupWithManager(mgr)
 }
