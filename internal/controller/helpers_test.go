@@ -95,3 +95,11 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// reason returns a condition's reason, or "" when the condition is absent.
+func reason(g Gomega, ns, name, t string) string {
+	if c := condition(g, ns, name, t); c != nil {
+		return c.Reason
+	}
+	return ""
+}

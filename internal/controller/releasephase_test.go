@@ -45,7 +45,7 @@ func TestReleasePhaseGatesTheRollout(t *testing.T) {
 	g.Expect(c.EnvFrom[0].SecretRef.Name).To(Equal("shop-v1-env"))
 	g.Expect(job.OwnerReferences[0].Name).To(Equal("shop-v1"))
 	g.Consistently(func() string { return deploymentRelease(g, ns, "shop-web") }, time.Second).Should(BeEmpty())
-	g.Expect(condition(g, ns, "shop", tfv1.ConditionReconciling).Reason).To(Equal(tfv1.ReasonReleasePhaseRunning))
+	g.Eventually(func(g Gomega) string { return reason(g, ns, "shop", tfv1.ConditionReconciling) }, timeout).Should(Equal(tfv1.ReasonReleasePhaseRunning))
 
 	completeJob(g, ns, "shop-v1-release", true)
 	g.Eventually(func(g Gomega) { g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("1")) }, timeout).Should(Succeed())
@@ -59,9 +59,10 @@ func TestReleasePhaseGatesTheRollout(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(getRelease(g, ns, "shop-v2").Status.ReleasePhase).To(Equal(tfv1.PhaseFailed))
 		ready := condition(g, ns, "shop", tfv1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
 		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(ready.Reason).To(Equal(tfv1.ReasonReleasePhaseFailed))
-		g.Expect(condition(g, ns, "shop", tfv1.ConditionStalled).Reason).To(Equal(tfv1.ReasonReleasePhaseFailed))
+		g.Expect(reason(g, ns, "shop", tfv1.ConditionStalled)).To(Equal(tfv1.ReasonReleasePhaseFailed))
 	}, timeout).Should(Succeed())
 	g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("1"))
 	g.Expect(deploymentRelease(g, ns, "shop-worker")).To(Equal("1"))
