@@ -218,7 +218,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 	ctrl.LoggerFrom(ctx).Info("Release created", "app", klog.KObj(s.app), "release", rel.Name, "description", rel.Spec.Description)
 	r.Recorder.Eventf(s.app, rel, corev1.EventTypeNormal, tfv1.ReasonReleaseCreated, "Release",
 		"Created release v%d: %s", n, rel.Spec.Description)
-	releasesTotal.WithLabelValues().Inc()
+	releasesTotal.Inc()
 	return ctrl.Result{}, nil
 }
 
@@ -372,7 +372,7 @@ func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.
 			"Release phase of v%d failed (%s); the previous release keeps serving", rel.Spec.Number, reason)
 	}
 	if state == tfv1.PhaseSucceeded {
-		releasePhaseDuration.WithLabelValues().Observe(jobDuration(job))
+		releasePhaseDuration.Observe(jobDuration(job))
 	}
 	return ctrl.Result{}, r.setReleasePhase(ctx, rel, state, reason, msg)
 }
@@ -423,7 +423,7 @@ func (r *AppReconciler) chooseTarget(ctx context.Context, s *appScope) (ctrl.Res
 		}
 		if s.before.Status.Pinned != true || s.before.Status.CurrentRelease != pin {
 			r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonPinned, "Rollback", "Pinned to v%d by spec.rollbackTo", pin)
-			rollbacksTotal.WithLabelValues().Inc()
+			rollbacksTotal.Inc()
 		}
 		s.target, s.pinnedTo = pin, pin
 		return ctrl.Result{}, nil
@@ -553,7 +553,7 @@ func (r *AppReconciler) trackRollout(ctx context.Context, s *appScope) (ctrl.Res
 			}
 			r.Recorder.Eventf(s.app, rel, corev1.EventTypeWarning, tfv1.ReasonRolledBack, "Rollback",
 				"%s; rolled back to v%d", msg, good)
-			rollbacksTotal.WithLabelValues().Inc()
+			rollbacksTotal.Inc()
 			// The Release's status change triggers the next pass, which runs v<good>.
 		}
 	}
