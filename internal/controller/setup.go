@@ -75,6 +75,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := app.SetupWithManager(mgr, cfg.MaxConcurrent); err != nil {
 		return err
 	}
+	if err := registerCompliance(mgr.GetCache()); err != nil {
+		return err
+	}
 	if cfg.AdminRunTTL == 0 {
 		cfg.AdminRunTTL = 24 * time.Hour
 	}

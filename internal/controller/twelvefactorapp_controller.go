@@ -82,6 +82,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	phases := []func(context.Context, *appScope) (ctrl.Result, error){
 		r.observe,
 		r.resolve,
+		r.checkPolicy,
 		r.ensureRelease,
 		r.runReleasePhase,
 		r.chooseTarget,
@@ -107,6 +108,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 	st := s.app.Status.DeepCopy()
 	s.fillStatus(st, r.Clock.Now())
+	r.setCompliance(st, s)
 	if equality.Semantic.DeepEqual(*st, s.before.Status) {
 		return nil
 	}

@@ -40,6 +40,9 @@ type appScope struct {
 	content *release.Content
 	blocker *blocker
 
+	factors    []tfv1.FactorResult
+	policyMode string
+
 	target        int32
 	pinnedTo      int32
 	rolloutFailed string

@@ -113,3 +113,5 @@ func setConditions(st *tfv1.TwelveFactorAppStatus, o appObservation, now time.Ti
 		st.ObservedGeneration = o.Generation
 	}
 }
+
+func metaStatus(s string) metav1.ConditionStatus { return metav1.ConditionStatus(s) }

@@ -91,8 +91,11 @@ func TestManagerServesProbesAndMetricsAndStopsGracefully(t *testing.T) {
 		_, body := get("http://" + opts.MetricsAddr + "/metrics")
 		return counter(body, "twelvefactor_releases_total")
 	}, 20*time.Second).Should(Equal(before + 1))
-	_, body := get("http://" + opts.MetricsAddr + "/metrics")
-	g.Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
+	g.Eventually(func(g Gomega) {
+		_, body := get("http://" + opts.MetricsAddr + "/metrics")
+		g.Expect(body).To(ContainSubstring("controller_runtime_reconcile_total"))
+		g.Expect(body).To(MatchRegexp(`twelvefactor_app_compliance\{status="(Pass|Warn)"\} 1`))
+	}, 20*time.Second).Should(Succeed())
 
 	cancel()
 	select {
