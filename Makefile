@@ -95,10 +95,31 @@ demo: controlplane ## Start a simulated cluster, run the operator and deploy a s
 docker-build: ## Build the container image (needs a Docker engine).
 	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
 
+PLATFORMS ?= linux/amd64,linux/arm64
+.PHONY: docker-buildx
+docker-buildx: ## Build and push a multi-arch image with docker buildx (PLATFORMS, IMG).
+	docker buildx build --platform=$(PLATFORMS) --build-arg VERSION=$(VERSION) -t $(IMG) --push .
+
 .PHONY: build-installer
 build-installer: manifests $(KUSTOMIZE) ## Render config/default into dist/install.yaml.
 	mkdir -p dist
 	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+##@ Helm and GitOps
+
+.PHONY: helm-lint
+helm-lint: $(HELM) ## Sync the chart from config/ and lint it with --strict.
+	@hack/sync-chart.sh
+	$(HELM) lint --strict charts/twelvefactor-operator
+
+.PHONY: helm-package
+helm-package: manifests $(HELM) ## Package the chart into dist/.
+	mkdir -p dist
+	$(HELM) package charts/twelvefactor-operator --destination dist
+
+.PHONY: test-gitops
+test-gitops: controlplane $(HELM) $(KUSTOMIZE) ## Test the chart, the installer, the Dockerfile and the Argo CD health check.
+	go test $(GO_TEST_FLAGS) ./test/gitops/...
 
 ##@ Tools
 
