@@ -31,6 +31,9 @@ const (
 	LabelSecretKind = "twelvefactor.dev/secret-kind"
 	// LabelPolicy on a Namespace selects the policy mode: enforce or warn.
 	LabelPolicy = "twelvefactor.dev/policy"
+	// LabelInUse marks the Release that runs or is pinned; the release
+	// protection policy refuses to delete it.
+	LabelInUse = "twelvefactor.dev/in-use"
 
 	// ManagedByValue is the value of app.kubernetes.io/managed-by.
 	ManagedByValue = "twelvefactor-operator"

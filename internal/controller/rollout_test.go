@@ -97,6 +97,6 @@ func TestAutoRollbackReturnsToTheLastGoodRelease(t *testing.T) {
 		evs := &eventsv1.EventList{}
 		g.Expect(env.Client.List(ctx(), evs, client.InNamespace(ns))).To(Succeed())
 		g.Expect(evs.Items).To(ContainElement(HaveField("Reason", tfv1.ReasonRolledBack)))
+		g.Expect(getApp(g, ns, "shop").Status.CurrentRelease).To(Equal(int32(1)))
 	}, timeout).Should(Succeed())
-	g.Expect(getApp(g, ns, "shop").Status.CurrentRelease).To(Equal(int32(1)))
 }

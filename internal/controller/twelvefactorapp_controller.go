@@ -46,7 +46,7 @@ type AppReconciler struct {
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases,verbs=get;list;watch;create;delete;patch
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=releases/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
@@ -88,6 +88,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		r.chooseTarget,
 		r.applyWorkloads,
 		r.trackRollout,
+		r.markInUse,
 		r.pruneHistory,
 	}
 	for _, phase := range phases {

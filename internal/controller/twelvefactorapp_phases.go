@@ -598,6 +598,27 @@ func deadlineExceeded(d *appsv1.Deployment) bool {
 	return false
 }
 
+// markInUse labels the running and the pinned release twelvefactor.dev/in-use,
+// and only those, so the release protection policy refuses their deletion.
+func (r *AppReconciler) markInUse(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	for _, rel := range s.releases {
+		want := rel.Spec.Number == s.target || rel.Spec.Number == s.pin()
+		if (rel.Labels[tfv1.LabelInUse] == "true") == want {
+			continue
+		}
+		before := rel.DeepCopy()
+		if want {
+			rel.Labels[tfv1.LabelInUse] = "true"
+		} else {
+			delete(rel.Labels, tfv1.LabelInUse)
+		}
+		if err := r.Patch(ctx, rel, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
 // pruneHistory deletes releases beyond spec.release.historyLimit, never the
 // running, pinned or last good release.
 func (r *AppReconciler) pruneHistory(ctx context.Context, s *appScope) (ctrl.Result, error) {
