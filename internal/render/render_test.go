@@ -172,4 +172,3 @@ func validPodInput(process string, port int32, grace, sleep int64) bool {
 	}
 	return process[len(process)-1] != '-'
 }
-
