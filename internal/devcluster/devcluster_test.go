@@ -1,0 +1,124 @@
+package devcluster_test
+
+import (
+	"context"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
+)
+
+func podSpec(image string, restart corev1.RestartPolicy) corev1.PodSpec {
+	return corev1.PodSpec{
+		RestartPolicy:                restart,
+		AutomountServiceAccountToken: ptr.To(false),
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{Name: "c", Image: image, SecurityContext: &corev1.SecurityContext{
+			AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
+	}
+}
+
+func deployment(name, image string, replicas int32) *appsv1.Deployment {
+	labels := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec(image, corev1.RestartPolicyAlways)}},
+	}
+}
+
+func job(name, image string) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0),
+			Template: corev1.PodTemplateSpec{Spec: podSpec(image, corev1.RestartPolicyNever)}},
+	}
+}
+
+func jobCondition(c client.Client, name string, t batchv1.JobConditionType) func() bool {
+	return func() bool {
+		j := &batchv1.Job{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "default", Name: name}, j); err != nil {
+			return false
+		}
+		for _, cond := range j.Status.Conditions {
+			if cond.Type == t && cond.Status == corev1.ConditionTrue {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the control plane")
+	}
+	g := NewWithT(t)
+	ctx := context.Background()
+	c, err := devcluster.Start(ctx, devcluster.Options{Progress: os.Stdout})
+	g.Expect(err).NotTo(HaveOccurred())
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.Stop()
+		}
+	}()
+	cl := c.Client
+
+	g.Expect(cl.Create(ctx, deployment("web", "registry.example/web:1", 3))).To(Succeed())
+	g.Expect(cl.Create(ctx, deployment("stuck", "registry.example/"+devcluster.NeverReadyMarker+":1", 1))).To(Succeed())
+	g.Expect(cl.Create(ctx, job("ok", "registry.example/job:1"))).To(Succeed())
+	g.Expect(cl.Create(ctx, job("bad", "registry.example/"+devcluster.FailMarker+":1"))).To(Succeed())
+
+	g.Eventually(func(g Gomega) {
+		d := &appsv1.Deployment{}
+		g.Expect(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, d)).To(Succeed())
+		g.Expect(d.Status.AvailableReplicas).To(Equal(int32(3)))
+	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
+	g.Eventually(jobCondition(cl, "ok", batchv1.JobComplete), 60*time.Second).Should(BeTrue())
+	g.Eventually(jobCondition(cl, "bad", batchv1.JobFailed), 60*time.Second).Should(BeTrue())
+
+	// A never-ready pod runs but is not Ready.
+	g.Eventually(func(g Gomega) {
+		pods := &corev1.PodList{}
+		g.Expect(cl.List(ctx, pods, client.InNamespace("default"), client.MatchingLabels{"app": "stuck"})).To(Succeed())
+		g.Expect(pods.Items).To(HaveLen(1))
+		g.Expect(pods.Items[0].Status.Phase).To(Equal(corev1.PodRunning))
+	}, 60*time.Second).Should(Succeed())
+	d := &appsv1.Deployment{}
+	g.Expect(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "stuck"}, d)).To(Succeed())
+	g.Expect(d.Status.ReadyReplicas).To(BeZero())
+
+	// Deleting a Deployment garbage-collects its ReplicaSet and pods.
+	g.Expect(cl.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"}})).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		rs := &appsv1.ReplicaSetList{}
+		g.Expect(cl.List(ctx, rs, client.InNamespace("default"), client.MatchingLabels{"app": "web"})).To(Succeed())
+		g.Expect(rs.Items).To(BeEmpty())
+		pods := &corev1.PodList{}
+		g.Expect(cl.List(ctx, pods, client.InNamespace("default"), client.MatchingLabels{"app": "web"})).To(Succeed())
+		g.Expect(pods.Items).To(BeEmpty())
+	}, 60*time.Second).Should(Succeed())
+	g.Expect(apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, &appsv1.Deployment{}))).To(BeTrue())
+
+	pids := c.PIDs()
+	g.Expect(pids).To(HaveLen(3))
+	g.Expect(c.Stop()).To(Succeed())
+	stopped = true
+	for _, pid := range pids {
+		g.Expect(syscall.Kill(pid, 0)).To(MatchError(syscall.ESRCH), "process %d is left behind", pid)
+	}
+}

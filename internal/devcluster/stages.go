@@ -1,0 +1,154 @@
+package devcluster
+
+import (
+	"strings"
+
+	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
+	nodelease "sigs.k8s.io/kwok/kustomize/stage/node/heartbeat-with-lease"
+	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
+)
+
+// Image markers select failure behaviour in the simulated cluster, the way a
+// broken build would behave on a real one:
+//   - a pod whose image contains NeverReadyMarker runs but never becomes Ready;
+//   - a Job pod whose image contains FailMarker fails with exit code 1.
+const (
+	NeverReadyMarker = "kwok-never-ready"
+	FailMarker       = "kwok-fail"
+)
+
+// kwokOptions sets the parallelism options the standalone kwok binary does not
+// default when it is given a config file.
+const kwokOptions = `apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 4
+  nodeLeaseParallelism: 4
+  podsOnNodeSyncParallelism: 4
+`
+
+// notMarked excludes pods whose image carries a failure marker.
+const notMarked = `
+    - key: '.spec.containers[0].image | test("` + NeverReadyMarker + `|` + FailMarker + `")'
+      operator: 'NotIn'
+      values:
+      - 'true'`
+
+const neverReadyStage = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-never-ready
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Pending'
+    - key: '.spec.containers[0].image | contains("` + NeverReadyMarker + `")'
+      operator: 'In'
+      values:
+      - 'true'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: Initialized
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        type: Ready
+        reason: ContainersNotReady
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "False"
+        type: ContainersReady
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: true
+        state:
+          running:
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Running
+      startTime: {{ $now | Quote }}
+`
+
+const failStage = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-fail
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Pending'
+    - key: '.metadata.ownerReferences.[].kind'
+      operator: 'In'
+      values:
+      - 'Job'
+    - key: '.spec.containers[0].image | contains("` + FailMarker + `")'
+      operator: 'In'
+      values:
+      - 'true'
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 1
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
+      startTime: {{ $now | Quote }}
+`
+
+// withSelector adds extra match expressions to a Stage document's selector.
+func withSelector(stage, extra string) string {
+	const anchor = "  selector:\n    matchExpressions:"
+	return strings.Replace(stage, anchor, anchor+extra, 1)
+}
+
+// kwokConfig returns the KwokConfiguration followed by every Stage.
+func kwokConfig() string {
+	docs := []string{
+		kwokOptions,
+		nodefast.DefaultNodeInit,
+		nodelease.DefaultNodeHeartbeatWithLease,
+		withSelector(podfast.DefaultPodReady, notMarked),
+		podfast.DefaultPodComplete,
+		podfast.DefaultPodDelete,
+		neverReadyStage,
+		failStage,
+	}
+	for i, d := range docs {
+		docs[i] = strings.TrimSpace(d)
+	}
+	return strings.Join(docs, "\n---\n") + "\n"
+}
