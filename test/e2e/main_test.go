@@ -1,0 +1,87 @@
+// Package e2e tests the operator end to end on the simulated cluster: a real
+// kube-apiserver, etcd, kube-controller-manager and kube-scheduler, with KWOK
+// playing the kubelet. Deployments roll out, Jobs complete and garbage
+// collection runs for real.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
+	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+)
+
+var (
+	cluster *devcluster.Cluster
+	logs    = &syncBuffer{}
+)
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var err error
+	cluster, err = devcluster.Start(ctx, devcluster.Options{Progress: os.Stdout})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = cluster.Stop() }()
+
+	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(logs), ctrlzap.Level(zapcore.Level(-4))))
+	opts := manager.DefaultOptions()
+	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
+	opts.MaxConcurrent = 8
+	done := make(chan error, 1)
+	go func() { done <- manager.Start(ctx, cluster.Config, opts) }()
+
+	code := m.Run()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	case <-time.After(30 * time.Second):
+		fmt.Fprintln(os.Stderr, "manager did not stop")
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "logs of the cluster's processes are in %s\n", cluster.LogDir)
+	}
+	return code
+}
