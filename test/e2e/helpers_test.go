@@ -127,4 +127,3 @@ func releaseNumbers(g Gomega, ns, app string) []int32 {
 	}
 	return out
 }
-

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 var (
@@ -62,6 +64,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer func() { _ = cluster.Stop() }()
+	// Install the admission policies as a real installation would.
+	if err := cluster.Apply(ctx, filepath.Join(testenv.RepoRoot(), "config", "policy")); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 
 	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(logs), ctrlzap.Level(zapcore.Level(-4))))
 	opts := manager.DefaultOptions()

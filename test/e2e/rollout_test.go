@@ -145,6 +145,16 @@ func TestDeletingTheAppCollectsWhatItOwnedAndNothingElse(t *testing.T) {
 	g.Expect(cluster.Client.Create(ctx(), app)).To(Succeed())
 	waitReady(t, ns, "shop", 1)
 
+	// The running release cannot be deleted by hand...
+	g.Eventually(func(g Gomega) {
+		rel := &tfv1.Release{}
+		g.Expect(cluster.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-v1"}, rel)).To(Succeed())
+		err := cluster.Client.Delete(ctx(), rel, client.DryRunAll)
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(err.Error()).To(ContainSubstring("is in use by app shop"))
+	}, timeout).Should(Succeed())
+
+	// ...but deleting the app lets the garbage collector remove everything it owned.
 	g.Expect(cluster.Client.Delete(ctx(), getApp(g, ns, "shop"))).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		g.Expect(releaseNumbers(g, ns, "shop")).To(BeEmpty())
