@@ -380,6 +380,11 @@ type TwelveFactorAppStatus struct {
 	// +optional
 	Image string `json:"image,omitempty"`
 
+	// processSummary is a one-line view of the formation, such as
+	// "web 2/2, worker 1/1" (ready/desired), for kubectl get.
+	// +optional
+	ProcessSummary string `json:"processSummary,omitempty"`
+
 	// processes reports each process Deployment.
 	// +optional
 	// +listType=map
@@ -446,7 +451,7 @@ type FactorResult struct {
 // +kubebuilder:printcolumn:name="Latest",type=integer,JSONPath=`.status.latestRelease`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
-// +kubebuilder:printcolumn:name="Processes",type=string,JSONPath=`.spec.processes[*].name`
+// +kubebuilder:printcolumn:name="Processes",type=string,JSONPath=`.status.processSummary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters, so that derived names such as <app>-<process> stay within 63"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label (lowercase letters, digits and '-', starting with a letter)"

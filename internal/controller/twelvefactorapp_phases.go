@@ -679,6 +679,7 @@ func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
 		st.Image = rel.Spec.Image
 	}
 	st.Processes = nil
+	var summary []string
 	for _, p := range s.app.Spec.Processes {
 		d := s.deployments[p.Name]
 		if d == nil {
@@ -690,7 +691,9 @@ func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
 		}
 		st.Processes = append(st.Processes, tfv1.ProcessStatus{Name: p.Name, Replicas: want,
 			ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas, Release: render.DeploymentRelease(d)})
+		summary = append(summary, fmt.Sprintf("%s %d/%d", p.Name, d.Status.ReadyReplicas, want))
 	}
+	st.ProcessSummary = strings.Join(summary, ", ")
 	setConditions(st, o, now)
 }
 
