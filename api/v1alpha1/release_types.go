@@ -129,11 +129,26 @@ type ReleaseStatus struct {
 	// +optional
 	Rollout ReleasePhase `json:"rollout,omitempty"`
 
+	// startup is the observed time from pod creation to Ready of each process
+	// type, measured when the rollout completed (factor IX).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Startup []ProcessStartup `json:"startup,omitempty"`
+
 	// conditions: ReleasePhaseSucceeded and RolledOut.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ProcessStartup is the observed startup time of a process type.
+type ProcessStartup struct {
+	// name of the process type.
+	Name string `json:"name"`
+	// seconds from pod creation to Ready, the slowest pod of the rollout.
+	Seconds int32 `json:"seconds"`
 }
 
 // Release is an immutable, numbered release of a TwelveFactorApp.

@@ -417,6 +417,10 @@ type ProcessStatus struct {
 	// release is the release number of the Deployment's pod template.
 	// +optional
 	Release int32 `json:"release,omitempty"`
+	// startupSeconds is the observed time from pod creation to Ready, measured
+	// when the current release rolled out (factor IX).
+	// +optional
+	StartupSeconds *int32 `json:"startupSeconds,omitempty"`
 }
 
 // FactorStatus is the result of a twelve-factor rule.

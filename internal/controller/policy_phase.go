@@ -18,7 +18,7 @@ import (
 // observed. In enforce mode a failing rule blocks the release (Stalled) and
 // leaves the running release untouched; in warn mode it is only reported.
 func (r *AppReconciler) checkPolicy(ctx context.Context, s *appScope) (ctrl.Result, error) {
-	obs := policy.Observations{}
+	obs := policy.Observations{StartupWarnSeconds: r.StartupWarnSeconds}
 	if s.content != nil {
 		obs.ImageDigest = s.content.Image
 	}
@@ -30,6 +30,14 @@ func (r *AppReconciler) checkPolicy(ctx context.Context, s *appScope) (ctrl.Resu
 		}
 		if err == nil && up.Status.Image != "" {
 			obs.UpstreamDigest = &up.Status.Image
+		}
+	}
+	if rel := s.release(s.applied); rel != nil {
+		for _, su := range rel.Status.Startup {
+			if obs.StartupSeconds == nil {
+				obs.StartupSeconds = map[string]float64{}
+			}
+			obs.StartupSeconds[su.Name] = float64(su.Seconds)
 		}
 	}
 	s.factors = policy.Evaluate(s.app, obs)

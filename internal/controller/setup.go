@@ -28,6 +28,8 @@ type Config struct {
 	InsecureRegistries bool
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
+	// StartupWarnSeconds is the startup time above which factor IX warns.
+	StartupWarnSeconds float64
 }
 
 // CacheOptions scopes the cache: workloads only with the operator's label;
@@ -71,6 +73,8 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Resolver:      registry.Resolver{Insecure: cfg.InsecureRegistries},
 		DefaultPolicy: cfg.DefaultPolicy,
 		RetryAfter:    cfg.RetryAfter,
+
+		StartupWarnSeconds: cfg.StartupWarnSeconds,
 	}
 	if err := app.SetupWithManager(mgr, cfg.MaxConcurrent); err != nil {
 		return err

@@ -40,6 +40,8 @@ type AppReconciler struct {
 	DefaultPolicy string
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
+	// StartupWarnSeconds is the startup time above which factor IX warns.
+	StartupWarnSeconds float64
 
 	services *provisionedServiceWatcher
 }

@@ -538,6 +538,11 @@ func (r *AppReconciler) trackRollout(ctx context.Context, s *appScope) (ctrl.Res
 		}
 	}
 	if len(s.notAvailable) == 0 && rel.Status.Rollout != tfv1.PhaseSucceeded {
+		startup, err := r.measureStartup(ctx, s, rel.Spec.Number)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		rel.Status.Startup = startup
 		if err := r.setRollout(ctx, rel, tfv1.PhaseSucceeded, tfv1.ReasonRolloutComplete, "Every process was Available at this release"); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -565,6 +570,7 @@ func (r *AppReconciler) trackRollout(ctx context.Context, s *appScope) (ctrl.Res
 
 func (r *AppReconciler) setRollout(ctx context.Context, rel *tfv1.Release, state tfv1.ReleasePhase, reason, msg string) error {
 	before := rel.DeepCopy()
+	before.Status.Startup = nil
 	rel.Status.Rollout = state
 	status := metav1.ConditionTrue
 	if state == tfv1.PhaseFailed {
@@ -572,6 +578,36 @@ func (r *AppReconciler) setRollout(ctx context.Context, rel *tfv1.Release, state
 	}
 	setCondition(&rel.Status.Conditions, tfv1.ConditionRolledOut, status, reason, msg, rel.Generation, r.Clock.Now())
 	return r.Status().Patch(ctx, rel, client.MergeFrom(before))
+}
+
+// measureStartup reads, once per rollout, how long the release's pods took
+// from creation to Ready, per process type (the slowest pod). Pods are read
+// live: they are not cached.
+func (r *AppReconciler) measureStartup(ctx context.Context, s *appScope, n int32) ([]tfv1.ProcessStartup, error) {
+	pods := &corev1.PodList{}
+	if err := r.APIReader.List(ctx, pods, client.InNamespace(s.app.Namespace),
+		client.MatchingLabels{tfv1.LabelApp: s.app.Name, tfv1.LabelRelease: strconv.Itoa(int(n))}); err != nil {
+		return nil, err
+	}
+	slowest := map[string]int32{}
+	for _, p := range pods.Items {
+		proc := p.Labels[tfv1.LabelProcess]
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				secs := int32(c.LastTransitionTime.Sub(p.CreationTimestamp.Time).Round(time.Second).Seconds())
+				if cur, ok := slowest[proc]; !ok || secs > cur {
+					slowest[proc] = secs
+				}
+			}
+		}
+	}
+	var out []tfv1.ProcessStartup
+	for _, p := range s.app.Spec.Processes {
+		if secs, ok := slowest[p.Name]; ok {
+			out = append(out, tfv1.ProcessStartup{Name: p.Name, Seconds: secs})
+		}
+	}
+	return out, nil
 }
 
 // available reports whether a Deployment finished rolling out: every replica
@@ -692,6 +728,13 @@ func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
 		st.Processes = append(st.Processes, tfv1.ProcessStatus{Name: p.Name, Replicas: want,
 			ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas, Release: render.DeploymentRelease(d)})
 		summary = append(summary, fmt.Sprintf("%s %d/%d", p.Name, d.Status.ReadyReplicas, want))
+		if rel := s.release(s.target); rel != nil {
+			for _, su := range rel.Status.Startup {
+				if su.Name == p.Name {
+					st.Processes[len(st.Processes)-1].StartupSeconds = &su.Seconds
+				}
+			}
+		}
 	}
 	st.ProcessSummary = strings.Join(summary, ", ")
 	setConditions(st, o, now)

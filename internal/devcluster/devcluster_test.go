@@ -122,3 +122,12 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 		g.Expect(syscall.Kill(pid, 0)).To(MatchError(syscall.ESRCH), "process %d is left behind", pid)
 	}
 }
+
+func TestKwokConfigHasEveryStage(t *testing.T) {
+	g := NewWithT(t)
+	cfg := devcluster.KwokConfigForTest()
+	for _, name := range []string{"node-initialize", "pod-ready", "pod-complete", "pod-delete", "pod-never-ready", "pod-fail", "pod-ready-slow"} {
+		g.Expect(cfg).To(ContainSubstring("name: " + name + "\n"))
+	}
+	g.Expect(cfg).To(ContainSubstring("durationMilliseconds: 3000\n  next:"))
+}

@@ -1,7 +1,9 @@
 package devcluster
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
 	nodelease "sigs.k8s.io/kwok/kustomize/stage/node/heartbeat-with-lease"
@@ -12,13 +14,20 @@ import (
 // broken build would behave on a real one:
 //   - a pod whose image contains NeverReadyMarker runs but never becomes Ready;
 //   - a Job pod whose image contains FailMarker fails with exit code 1.
+//   - a pod whose image contains SlowStartMarker becomes Ready after SlowStart.
 const (
 	NeverReadyMarker = "kwok-never-ready"
 	FailMarker       = "kwok-fail"
+	SlowStartMarker  = "kwok-slow-start"
 )
 
-// kwokOptions sets the parallelism options the standalone kwok binary does not
-// default when it is given a config file.
+// SlowStart is how long a pod with SlowStartMarker takes to become Ready.
+const SlowStart = 3 * time.Second
+
+// kwokOptions sets the options the standalone kwok binary does not default
+// when it is given a config file. Without nodeLeaseDurationSeconds no node
+// Lease is renewed, and after about 40s the node lifecycle controller marks
+// every node NotReady and every pod not Ready.
 const kwokOptions = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
@@ -26,11 +35,12 @@ options:
   nodePlayStageParallelism: 4
   nodeLeaseParallelism: 4
   podsOnNodeSyncParallelism: 4
+  nodeLeaseDurationSeconds: 40
 `
 
 // notMarked excludes pods whose image carries a failure marker.
 const notMarked = `
-    - key: '.spec.containers[0].image | test("` + NeverReadyMarker + `|` + FailMarker + `")'
+    - key: '.spec.containers[0].image | test("` + NeverReadyMarker + `|` + FailMarker + `|` + SlowStartMarker + `")'
       operator: 'NotIn'
       values:
       - 'true'`
@@ -129,6 +139,17 @@ spec:
       startTime: {{ $now | Quote }}
 `
 
+// slowReadyStage is the default pod-ready stage, delayed, for marked images.
+func slowReadyStage() string {
+	s := strings.Replace(podfast.DefaultPodReady, "name: pod-ready", "name: pod-ready-slow", 1)
+	s = withSelector(s, `
+    - key: '.spec.containers[0].image | contains("`+SlowStartMarker+`")'
+      operator: 'In'
+      values:
+      - 'true'`)
+	return strings.Replace(s, "\n  next:", fmt.Sprintf("\n  delay:\n    durationMilliseconds: %d\n  next:", SlowStart.Milliseconds()), 1)
+}
+
 // withSelector adds extra match expressions to a Stage document's selector.
 func withSelector(stage, extra string) string {
 	const anchor = "  selector:\n    matchExpressions:"
@@ -146,6 +167,7 @@ func kwokConfig() string {
 		podfast.DefaultPodDelete,
 		neverReadyStage,
 		failStage,
+		slowReadyStage(),
 	}
 	for i, d := range docs {
 		docs[i] = strings.TrimSpace(d)

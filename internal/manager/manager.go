@@ -47,6 +47,7 @@ type Options struct {
 	RenewDeadline      time.Duration
 	RetryPeriod        time.Duration
 	GracefulShutdown   time.Duration
+	StartupWarnSeconds float64
 }
 
 // DefaultOptions returns the defaults of every flag.
@@ -67,6 +68,8 @@ func DefaultOptions() Options {
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
 		GracefulShutdown: 30 * time.Second,
+
+		StartupWarnSeconds: 30,
 	}
 }
 
@@ -89,6 +92,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.InsecureRegistries, "insecure-registries", o.InsecureRegistries, "Resolve image tags over plain HTTP (for local test registries only).")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Client-side QPS limit towards the API server.")
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Client-side burst towards the API server.")
+	fs.Float64Var(&o.StartupWarnSeconds, "startup-warn-seconds", o.StartupWarnSeconds, "Factor IX warns when a process takes longer than this from pod creation to Ready.")
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "How long running reconciles may take to finish on SIGTERM.")
 }
 
@@ -192,6 +196,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) error {
 		AdminRunTTL:        opts.AdminRunTTL,
 		MaxConcurrent:      opts.MaxConcurrent,
 		InsecureRegistries: opts.InsecureRegistries,
+		StartupWarnSeconds: opts.StartupWarnSeconds,
 	}); err != nil {
 		return err
 	}

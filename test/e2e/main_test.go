@@ -58,7 +58,12 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var err error
-	cluster, err = devcluster.Start(ctx, devcluster.Options{Progress: os.Stdout})
+	work, err := os.MkdirTemp("", "twelvefactor-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cluster, err = devcluster.Start(ctx, devcluster.Options{Progress: os.Stdout, WorkDir: work})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -74,6 +79,8 @@ func run(m *testing.M) int {
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.MaxConcurrent = 8
+	// Pods of the slow-start stage take 3s; others are Ready within about 1s.
+	opts.StartupWarnSeconds = 2
 	done := make(chan error, 1)
 	go func() { done <- manager.Start(ctx, cluster.Config, opts) }()
 
@@ -88,7 +95,10 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "manager did not stop")
 	}
 	if code != 0 {
-		fmt.Fprintf(os.Stderr, "logs of the cluster's processes are in %s\n", cluster.LogDir)
+		fmt.Fprintf(os.Stderr, "logs of the cluster's processes and of the operator are in %s\n", cluster.LogDir)
+		_ = os.WriteFile(filepath.Join(cluster.LogDir, "operator.log"), []byte(logs.String()), 0o644)
+	} else {
+		defer os.RemoveAll(work)
 	}
 	return code
 }

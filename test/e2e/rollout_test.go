@@ -41,10 +41,20 @@ func TestDeployConfigChangeScaleAndRollback(t *testing.T) {
 
 	// Scaling makes no release and reaches 5 Ready.
 	update(t, ns, "shop", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Replicas = ptr.To[int32](5) })
+	defer func() {
+		if t.Failed() {
+			pods := &corev1.PodList{}
+			_ = cluster.Client.List(ctx(), pods, client.InNamespace(ns))
+			for _, p := range pods.Items {
+				t.Logf("pod %s node=%q phase=%s conds=%v", p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+			}
+		}
+	}()
 	g.Eventually(func(g Gomega) {
 		g.Expect(podsByRelease(g, ns, "shop", "web")).To(Equal(map[string]int{"2": 5}))
 		app := getApp(g, ns, "shop")
-		g.Expect(app.Status.Processes).To(ContainElement(tfv1.ProcessStatus{Name: "web", Replicas: 5, ReadyReplicas: 5, UpdatedReplicas: 5, Release: 2}))
+		g.Expect(app.Status.Processes).To(ContainElement(And(HaveField("Name", "web"), HaveField("Replicas", int32(5)),
+			HaveField("ReadyReplicas", int32(5)), HaveField("UpdatedReplicas", int32(5)), HaveField("Release", int32(2)))))
 	}, timeout).Should(Succeed())
 	g.Expect(releaseNumbers(g, ns, "shop")).To(ConsistOf(int32(1), int32(2)))
 

@@ -1,0 +1,4 @@
+package devcluster
+
+// KwokConfigForTest exposes the generated KWOK configuration to tests.
+func KwokConfigForTest() string { return kwokConfig() }
