@@ -11,9 +11,9 @@ import (
 
 func main() {
 	opts := manager.DefaultOptions()
-	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
-	opts.BindFlags(fs)
-	_ = fs.Parse(os.Args[1:])
+	// The global flag set also carries controller-runtime's --kubeconfig.
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
 	if err := manager.Run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

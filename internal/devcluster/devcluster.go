@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,6 +62,10 @@ type Cluster struct {
 
 	workDir, ownDir string
 	procs           []*child
+	// apiserver is the restarted kube-apiserver, once StartAPIServer ran;
+	// apiserverArgs is its command line while it is stopped.
+	apiserver     *child
+	apiserverArgs []string
 	mu              sync.Mutex
 	stopped         bool
 }
@@ -308,7 +313,7 @@ func (c *Cluster) Stop() error {
 		p.log.Close()
 	}
 	if c.Env != nil {
-		if err := c.Env.Stop(); err != nil {
+		if err := c.Env.Stop(); err != nil && c.apiserver == nil && c.apiserverArgs == nil {
 			errs = append(errs, err)
 		}
 	}
@@ -378,4 +383,91 @@ func decodeAll(data []byte) ([]*unstructured.Unstructured, error) {
 			out = append(out, u)
 		}
 	}
+}
+
+// StopAPIServer stops kube-apiserver; etcd and every other process stay up.
+// StartAPIServer starts it again with the same flags, certificates and port,
+// so clients reconnect as after a real API-server restart.
+func (c *Cluster) StopAPIServer() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.apiserverArgs != nil {
+		return fmt.Errorf("kube-apiserver is already stopped")
+	}
+	pid, args, err := c.findAPIServer()
+	if err != nil {
+		return err
+	}
+	if c.apiserver != nil {
+		_ = syscall.Kill(-c.apiserver.cmd.Process.Pid, syscall.SIGTERM)
+		<-c.apiserver.done
+		c.apiserver = nil
+	} else {
+		p, err := os.FindProcess(pid)
+		if err != nil {
+			return err
+		}
+		_ = p.Signal(syscall.SIGTERM)
+		for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+			time.Sleep(100 * time.Millisecond)
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); len(b) > 0 && bytes.Contains(b, []byte(") Z ")) {
+				break // a zombie of envtest's, which reaps it at Stop
+			}
+		}
+	}
+	c.apiserverArgs = args
+	return nil
+}
+
+// StartAPIServer restarts kube-apiserver after StopAPIServer and waits until it serves.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	c.mu.Lock()
+	args := c.apiserverArgs
+	c.mu.Unlock()
+	if args == nil {
+		return fmt.Errorf("kube-apiserver is not stopped")
+	}
+	if err := c.spawn("kube-apiserver", args[0], args[1:]...); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.apiserver = c.procs[len(c.procs)-1]
+	c.apiserverArgs = nil
+	c.mu.Unlock()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := c.Client.List(ctx, &corev1.NamespaceList{}); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("kube-apiserver did not come back within 60s; see %s", c.LogDir)
+}
+
+// findAPIServer finds the running kube-apiserver of this cluster by its
+// certificate directory, and returns its PID and command line.
+func (c *Cluster) findAPIServer() (int, []string, error) {
+	if c.apiserver != nil {
+		return c.apiserver.cmd.Process.Pid, c.apiserver.cmd.Args, nil
+	}
+	certDir := c.Env.ControlPlane.APIServer.CertDir
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(raw) == 0 {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if filepath.Base(args[0]) == "kube-apiserver" && strings.Contains(string(raw), certDir) {
+			return pid, args, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("kube-apiserver with certificates in %s not found", certDir)
 }
