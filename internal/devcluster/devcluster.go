@@ -66,8 +66,8 @@ type Cluster struct {
 	// apiserverArgs is its command line while it is stopped.
 	apiserver     *child
 	apiserverArgs []string
-	mu              sync.Mutex
-	stopped         bool
+	mu            sync.Mutex
+	stopped       bool
 }
 
 type child struct {
