@@ -34,6 +34,9 @@ func newNamespace(t *testing.T) string {
 	if err := cluster.EnsureNamespace(ctx(), ns, nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := bindSecretWriter(ctx(), ns); err != nil {
+		t.Fatal(err)
+	}
 	return ns
 }
 

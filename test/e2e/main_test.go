@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -26,7 +27,9 @@ import (
 
 var (
 	cluster *devcluster.Cluster
-	logs    = &syncBuffer{}
+	// mgrConfig is the manager's impersonated, least-privileged client config.
+	mgrConfig *rest.Config
+	logs      = &syncBuffer{}
 )
 
 type syncBuffer struct {
@@ -75,6 +78,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	// Least privilege: the manager runs as its ServiceAccount, with the RBAC
+	// that config/rbac (and the chart) grant it, not as an admin.
+	mgrConfig, err = leastPrivilegeConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(logs), ctrlzap.Level(zapcore.Level(-4))))
 	opts := manager.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
@@ -82,7 +92,7 @@ func run(m *testing.M) int {
 	// Pods of the slow-start stage take 3s; others are Ready within about 1s.
 	opts.StartupWarnSeconds = 2
 	done := make(chan error, 1)
-	go func() { done <- manager.Start(ctx, cluster.Config, opts) }()
+	go func() { done <- manager.Start(ctx, mgrConfig, opts) }()
 
 	code := m.Run()
 	cancel()
