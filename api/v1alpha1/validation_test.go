@@ -98,6 +98,71 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 		{"service name not a DNS label", func(a *tfv1.TwelveFactorApp) {
 			a.Spec.Services = []tfv1.BackingService{{Name: "DB", SecretRef: &tfv1.LocalObjectReference{Name: "a"}}}
 		}, "spec.services[0].name"},
+		{"10,000 env vars", func(a *tfv1.TwelveFactorApp) {
+			for i := range 10000 {
+				a.Spec.Config.Env = append(a.Spec.Config.Env, tfv1.EnvVar{Name: fmt.Sprintf("V%d", i), Value: "x"})
+			}
+		}, "spec.config.env: Too many"},
+		{"a 1 MiB env value", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Config.Env = []tfv1.EnvVar{{Name: "BIG", Value: strings.Repeat("x", 1<<20)}}
+		}, "spec.config.env[0].value: Too long"},
+		{"unicode app name", func(a *tfv1.TwelveFactorApp) { a.Name = "shöp" }, "metadata.name"},
+		{"app name with a dot", func(a *tfv1.TwelveFactorApp) { a.Name = "shop.v2" }, "metadata.name must be a DNS label"},
+		{"unicode process name", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Name = "wéb" }, "spec.processes[0].name"},
+		{"unicode env name", func(a *tfv1.TwelveFactorApp) { a.Spec.Config.Env = []tfv1.EnvVar{{Name: "ÄPI", Value: "x"}} }, "spec.config.env[0].name"},
+		{"image with a newline", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "shop:1.0\nevil" }, "spec.build.image must not contain whitespace"},
+		{"image longer than 512", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = strings.Repeat("a", 513) }, "spec.build.image"},
+		{"revision with spaces", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Revision = "abc def" }, "spec.build.revision"},
+		{"negative rollbackTo", func(a *tfv1.TwelveFactorApp) { a.Spec.RollbackTo = ptr.To[int32](-1) }, "spec.rollbackTo"},
+		{"1001 replicas", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Replicas = ptr.To[int32](1001) }, "spec.processes[0].replicas"},
+		{"autoscaling maxReplicas 0", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Processes[0].Replicas = nil
+			a.Spec.Processes[0].Autoscaling = &tfv1.AutoscalingSpec{MaxReplicas: 0}
+		}, "spec.processes[0].autoscaling.maxReplicas"},
+		{"CPU target above 100", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Processes[0].Replicas = nil
+			a.Spec.Processes[0].Autoscaling = &tfv1.AutoscalingSpec{MaxReplicas: 3, TargetCPUUtilizationPercentage: ptr.To[int32](101)}
+		}, "spec.processes[0].autoscaling.targetCPUUtilizationPercentage"},
+		{"grace period 0", func(a *tfv1.TwelveFactorApp) { a.Spec.Shutdown = &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](0)} }, "spec.shutdown.gracePeriodSeconds"},
+		{"negative preStop sleep", func(a *tfv1.TwelveFactorApp) { a.Spec.Shutdown = &tfv1.ShutdownSpec{PreStopSleepSeconds: ptr.To[int64](-1)} }, "spec.shutdown.preStopSleepSeconds"},
+		{"progress deadline 0", func(a *tfv1.TwelveFactorApp) { a.Spec.Rollout = &tfv1.RolloutSpec{ProgressDeadlineSeconds: ptr.To[int32](0)} }, "spec.rollout.progressDeadlineSeconds"},
+		{"envFrom prefix starting with a digit", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Config.EnvFrom = []tfv1.EnvFromSource{{ConfigMapRef: &tfv1.LocalObjectReference{Name: "a"}, Prefix: "1X"}}
+		}, "spec.config.envFrom[0].prefix"},
+		{"envFrom with a bad name", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Config.EnvFrom = []tfv1.EnvFromSource{{ConfigMapRef: &tfv1.LocalObjectReference{Name: "Bad_Name"}}}
+		}, "spec.config.envFrom[0].configMapRef.name"},
+		{"envFrom with no ref", func(a *tfv1.TwelveFactorApp) { a.Spec.Config.EnvFrom = []tfv1.EnvFromSource{{Prefix: "A"}} }, "exactly one of configMapRef or secretRef"},
+		{"binding env with a bad name", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{{Name: "db", SecretRef: &tfv1.LocalObjectReference{Name: "db"}, Env: []tfv1.BindingEnv{{Name: "DB-URL", Key: "uri"}}}}
+		}, "spec.services[0].env[0].name"},
+		{"serviceRef without a kind", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{{Name: "db", ServiceRef: &tfv1.ServiceReference{APIVersion: "v1", Name: "x"}}}
+		}, "spec.services[0].serviceRef.kind"},
+		{"service with no ref", func(a *tfv1.TwelveFactorApp) { a.Spec.Services = []tfv1.BackingService{{Name: "db"}} }, "exactly one of secretRef or serviceRef"},
+		{"17 processes", func(a *tfv1.TwelveFactorApp) {
+			for i := range 16 {
+				a.Spec.Processes = append(a.Spec.Processes, tfv1.ProcessSpec{Name: fmt.Sprintf("p%d", i)})
+			}
+		}, "spec.processes: Too many"},
+		{"33 services", func(a *tfv1.TwelveFactorApp) {
+			for i := range 33 {
+				a.Spec.Services = append(a.Spec.Services, tfv1.BackingService{Name: fmt.Sprintf("s%d", i), SecretRef: &tfv1.LocalObjectReference{Name: "x"}})
+			}
+		}, "spec.services: Too many"},
+		{"a command argument longer than 1024", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Command = []string{strings.Repeat("x", 1025)} }, "spec.processes[0].command[0]"},
+		{"duplicate imagePullSecrets", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.ImagePullSecrets = []tfv1.LocalObjectReference{{Name: "ghcr"}, {Name: "ghcr"}}
+		}, "spec.imagePullSecrets[1]: Duplicate value"},
+		{"release backoffLimit 11", func(a *tfv1.TwelveFactorApp) { a.Spec.Release = &tfv1.ReleasePhaseSpec{BackoffLimit: ptr.To[int32](11)} }, "spec.release.backoffLimit"},
+		{"65 release command items", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Release = &tfv1.ReleasePhaseSpec{Command: make([]string, 65)}
+		}, "spec.release.command: Too many"},
+		{"promotion from a name longer than 40", func(a *tfv1.TwelveFactorApp) { a.Spec.Promotion = &tfv1.PromotionSpec{From: strings.Repeat("a", 41)} }, "spec.promotion.from"},
+		{"empty process name", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Name = "" }, "spec.processes[0].name"},
+	}
+	if len(cases) < 40 {
+		t.Fatalf("the catalogue must hold at least 40 invalid specs, has %d", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
