@@ -1,16 +1,13 @@
 package controller_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,25 +26,8 @@ var (
 	env *testenv.Env
 	mgr ctrl.Manager
 	// logs captures everything the manager logs, to scan for leaked secrets.
-	logs = &syncBuffer{}
+	logs = &testenv.SyncBuffer{}
 )
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -108,5 +88,3 @@ func newNamespace(t *testing.T, labels map[string]string) string {
 	}
 	return ns.Name
 }
-
-var _ = logr.Discard
