@@ -123,9 +123,15 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 			a.Spec.Processes[0].Replicas = nil
 			a.Spec.Processes[0].Autoscaling = &tfv1.AutoscalingSpec{MaxReplicas: 3, TargetCPUUtilizationPercentage: ptr.To[int32](101)}
 		}, "spec.processes[0].autoscaling.targetCPUUtilizationPercentage"},
-		{"grace period 0", func(a *tfv1.TwelveFactorApp) { a.Spec.Shutdown = &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](0)} }, "spec.shutdown.gracePeriodSeconds"},
-		{"negative preStop sleep", func(a *tfv1.TwelveFactorApp) { a.Spec.Shutdown = &tfv1.ShutdownSpec{PreStopSleepSeconds: ptr.To[int64](-1)} }, "spec.shutdown.preStopSleepSeconds"},
-		{"progress deadline 0", func(a *tfv1.TwelveFactorApp) { a.Spec.Rollout = &tfv1.RolloutSpec{ProgressDeadlineSeconds: ptr.To[int32](0)} }, "spec.rollout.progressDeadlineSeconds"},
+		{"grace period 0", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Shutdown = &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](0)}
+		}, "spec.shutdown.gracePeriodSeconds"},
+		{"negative preStop sleep", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Shutdown = &tfv1.ShutdownSpec{PreStopSleepSeconds: ptr.To[int64](-1)}
+		}, "spec.shutdown.preStopSleepSeconds"},
+		{"progress deadline 0", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Rollout = &tfv1.RolloutSpec{ProgressDeadlineSeconds: ptr.To[int32](0)}
+		}, "spec.rollout.progressDeadlineSeconds"},
 		{"envFrom prefix starting with a digit", func(a *tfv1.TwelveFactorApp) {
 			a.Spec.Config.EnvFrom = []tfv1.EnvFromSource{{ConfigMapRef: &tfv1.LocalObjectReference{Name: "a"}, Prefix: "1X"}}
 		}, "spec.config.envFrom[0].prefix"},
@@ -154,7 +160,9 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 		{"duplicate imagePullSecrets", func(a *tfv1.TwelveFactorApp) {
 			a.Spec.ImagePullSecrets = []tfv1.LocalObjectReference{{Name: "ghcr"}, {Name: "ghcr"}}
 		}, "spec.imagePullSecrets[1]: Duplicate value"},
-		{"release backoffLimit 11", func(a *tfv1.TwelveFactorApp) { a.Spec.Release = &tfv1.ReleasePhaseSpec{BackoffLimit: ptr.To[int32](11)} }, "spec.release.backoffLimit"},
+		{"release backoffLimit 11", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Release = &tfv1.ReleasePhaseSpec{BackoffLimit: ptr.To[int32](11)}
+		}, "spec.release.backoffLimit"},
 		{"65 release command items", func(a *tfv1.TwelveFactorApp) {
 			a.Spec.Release = &tfv1.ReleasePhaseSpec{Command: make([]string, 65)}
 		}, "spec.release.command: Too many"},
