@@ -49,7 +49,7 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Use:   "kubectl-twelvefactor",
 		Short: "Run and check twelve-factor apps on Kubernetes",
 		Long: "kubectl twelvefactor works with TwelveFactorApps: it checks them against the twelve-factor\n" +
-			"policy offline (lint), and will manage releases, config and processes.",
+			"policy offline (lint), and manages releases, rollbacks, config, processes and admin runs.",
 		Annotations: map[string]string{
 			cobra.CommandDisplayNameAnnotation: "kubectl twelvefactor",
 		},
@@ -61,7 +61,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.SetErr(streams.ErrOut)
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
 
-	cmd.AddCommand(NewLintCommand(o))
+	cmd.AddCommand(NewLintCommand(o), NewReleasesCommand(o), NewRollbackCommand(o), NewUnpinCommand(o),
+		NewScaleCommand(o), NewConfigCommand(o), NewStatusCommand(o), NewRunCommand(o))
 	return cmd
 }
 

@@ -32,6 +32,7 @@ func TestEndToEnd(t *testing.T) {
 		{"StartupTimeIsRecordedAndSlowStartWarns", testStartupTimeIsRecordedAndSlowStartWarns},
 		{"ManagerRunsWithLeastPrivilege", testManagerRunsWithLeastPrivilege},
 		{"SecretsFlowThroughReleases", testSecretsFlowThroughReleases},
+		{"PluginRunSucceedsForReal", testPluginRunSucceedsForReal},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sc := range scenarios {
