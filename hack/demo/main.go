@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -26,6 +27,7 @@ import (
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+	"github.com/twelvefactor/twelvefactor-operator/internal/plugin"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
@@ -133,11 +135,14 @@ func run() error {
 	if err := kubectl("get", "tfrel", "-o", `custom-columns=VERSION:.spec.number,DESCRIPTION:.spec.description,PHASE:.status.releasePhase,ROLLOUT:.status.rollout,IN-USE:.metadata.labels.twelvefactor\.dev/in-use`); err != nil {
 		return err
 	}
-	step("Twelve-factor report")
-	fmt.Println("$ kubectl get tfa shop -o custom-columns=...status.factors")
-	if err := kubectl("get", "tfa", "shop", "-o", `custom-columns=FACTOR:.status.factors[*].factor,STATUS:.status.factors[*].status`); err != nil {
-		return err
+	step("The same through the kubectl plugin")
+	twelvefactor := func(args ...string) {
+		fmt.Println("$ kubectl twelvefactor " + strings.Join(args, " "))
+		plugin.Main(append([]string{"--kubeconfig", c.KubeconfigPath, "-n", ns}, args...),
+			genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	}
+	twelvefactor("releases", "shop")
+	twelvefactor("status", "shop")
 
 	fmt.Printf("\nThe sample app is Ready. The cluster stays up: export KUBECONFIG=%s\n", c.KubeconfigPath)
 	if os.Getenv("DEMO_EXIT") == "1" {
