@@ -123,6 +123,20 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		CRDDirectoryPaths:     append([]string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")}, opts.CRDs...),
 		ErrorIfCRDPathMissing: true,
 	}
+	// envtest starts etcd and kube-apiserver without a parent-death signal;
+	// run them through setpriv so that they die with us even on SIGKILL.
+	etcdPath, err := c.dieWithParent(dir, "etcd")
+	if err != nil {
+		return nil, err
+	}
+	apiPath, err := c.dieWithParent(dir, "kube-apiserver")
+	if err != nil {
+		return nil, err
+	}
+	c.Env.ControlPlane.Etcd = &envtest.Etcd{Path: etcdPath}
+	c.Env.ControlPlane.APIServer = &envtest.APIServer{Path: apiPath}
+	// Without this, kube-apiserver waits 20s or more for watchers on SIGTERM.
+	c.Env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "1s")
 	if _, err = c.Env.Start(); err != nil {
 		c.Env = nil
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)
@@ -191,6 +205,24 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	}
 	opts.say("Cluster is up (kubeconfig %s)", c.KubeconfigPath)
 	return c, nil
+}
+
+// dieWithParent returns a path for envtest to run binary with, such that the
+// process gets SIGKILL when its parent dies: a small script that execs it
+// through setpriv. Without setpriv it returns the binary itself.
+func (c *Cluster) dieWithParent(assets, binary string) (string, error) {
+	path := filepath.Join(assets, binary)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		return path, nil
+	}
+	dir := filepath.Join(c.workDir, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	script := filepath.Join(dir, binary)
+	body := fmt.Sprintf("#!/bin/sh\nexec %q --pdeathsig KILL -- %q \"$@\"\n", setpriv, path)
+	return script, os.WriteFile(script, []byte(body), 0o755)
 }
 
 func writeKubeconfig(u *envtest.AuthenticatedUser, path string) (string, error) {
