@@ -9,8 +9,12 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -21,10 +25,12 @@ import (
 const (
 	// ExitOK: the command succeeded and, for lint, no factor fails.
 	ExitOK = 0
-	// ExitFail: lint found an app with a failing factor.
+	// ExitFail: lint found an app with a failing factor, or the admin
+	// process of run failed.
 	ExitFail = 1
 	// ExitError: the command could not run: bad flags, unreadable or invalid
-	// input, or an API error.
+	// input, an API error, a change refused because another field manager
+	// owns the field (unpin), or run stopped waiting.
 	ExitError = 2
 )
 
@@ -71,7 +77,10 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 func Main(args []string, streams genericiooptions.IOStreams) int {
 	cmd := NewRootCommand(streams)
 	cmd.SetArgs(args)
-	err := cmd.Execute()
+	// Ctrl-C ends a command's wait (run) cleanly, with a message.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}

@@ -2,6 +2,9 @@ package plugin
 
 import (
 	"fmt"
+	"io"
+	"slices"
+	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -11,13 +14,14 @@ import (
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy"
 )
 
-// NewStatusCommand shows an app's releases, processes, conditions and its
-// twelve-factor report.
+// NewStatusCommand shows an app's release, conditions, processes and its
+// twelve-factor report, like `heroku ps` and `heroku info` together.
 func NewStatusCommand(o *Options) *cobra.Command {
 	return &cobra.Command{
-		Use:   "status APP",
-		Short: "Show an app's release, processes, conditions and twelve-factor report",
-		Args:  cobra.ExactArgs(1),
+		Use:     "status APP",
+		Short:   "Show an app's release, conditions, processes and twelve-factor report",
+		Example: "  kubectl twelvefactor status shop",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := o.connect()
 			if err != nil {
@@ -27,33 +31,79 @@ func NewStatusCommand(o *Options) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			pin := ""
-			if app.Status.Pinned {
-				pin = " (pinned by spec.rollbackTo)"
-			}
-			fmt.Fprintf(out, "=== %s: running v%d%s, latest v%d\n", app.Name, app.Status.CurrentRelease, pin, app.Status.LatestRelease)
-			for _, t := range []string{tfv1.ConditionReady, tfv1.ConditionReconciling, tfv1.ConditionStalled, tfv1.ConditionReleased, tfv1.ConditionTwelveFactorCompliant} {
-				if c := meta.FindStatusCondition(app.Status.Conditions, t); c != nil {
-					fmt.Fprintf(out, "%s=%s (%s): %s\n", c.Type, c.Status, c.Reason, c.Message)
-				}
-			}
-			fmt.Fprintln(out, "\n=== Processes")
-			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tREADY\tUPDATED\tRELEASE")
-			for _, p := range app.Status.Processes {
-				fmt.Fprintf(w, "%s\t%d/%d\t%d\tv%d\n", p.Name, p.ReadyReplicas, p.Replicas, p.UpdatedReplicas, p.Release)
-			}
-			if err := w.Flush(); err != nil {
-				return err
-			}
-			fmt.Fprintln(out, "\n=== Twelve factors")
-			w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "FACTOR\tSTATUS\tREASON\tMESSAGE")
-			for _, f := range app.Status.Factors {
-				fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\n", f.Factor, policy.FactorName(f.Factor), f.Status, f.Reason, f.Message)
-			}
-			return w.Flush()
+			return printStatus(cmd.OutOrStdout(), app)
 		},
 	}
+}
+
+func printStatus(out io.Writer, app *tfv1.TwelveFactorApp) error {
+	st := app.Status
+	fmt.Fprintf(out, "=== %s\n", app.Name)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	release := "none yet"
+	if st.CurrentRelease > 0 {
+		release = fmt.Sprintf("v%d", st.CurrentRelease)
+	}
+	fmt.Fprintf(w, "Current release:\t%s\n", release)
+	latest := "none yet"
+	if st.LatestRelease > 0 {
+		latest = fmt.Sprintf("v%d", st.LatestRelease)
+	}
+	fmt.Fprintf(w, "Latest release:\t%s\n", latest)
+	pinned := "no"
+	if app.Spec.RollbackTo != nil {
+		pinned = fmt.Sprintf("yes, spec.rollbackTo=%d", *app.Spec.RollbackTo)
+	}
+	fmt.Fprintf(w, "Pinned:\t%s\n", pinned)
+	if st.Image != "" {
+		fmt.Fprintf(w, "Image:\t%s\n", st.Image)
+	}
+	for _, t := range []string{tfv1.ConditionReady, tfv1.ConditionStalled, tfv1.ConditionReconciling} {
+		c := meta.FindStatusCondition(st.Conditions, t)
+		switch {
+		case c == nil && t == tfv1.ConditionReady:
+			fmt.Fprintf(w, "%s:\tUnknown\t(not reported yet)\n", t)
+			continue
+		case c == nil && t == tfv1.ConditionStalled:
+			// kstatus: the operator removes Stalled when nothing blocks.
+			fmt.Fprintf(w, "%s:\tFalse\t(nothing blocks the app)\n", t)
+			continue
+		case c == nil:
+			continue
+		}
+		fmt.Fprintf(w, "%s:\t%s\t%s: %s\n", c.Type, c.Status, c.Reason, c.Message)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(out, "\n=== Processes")
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tREADY\tUPDATED\tRELEASE")
+	for _, p := range st.Processes {
+		rel := "-"
+		if p.Release > 0 {
+			rel = fmt.Sprintf("v%d", p.Release)
+		}
+		fmt.Fprintf(w, "%s\t%d/%d\t%d\t%s\n", p.Name, p.ReadyReplicas, p.Replicas, p.UpdatedReplicas, rel)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(out, "\n=== Twelve factors")
+	if len(st.Factors) == 0 {
+		fmt.Fprintln(out, "(not evaluated yet)")
+		return nil
+	}
+	factors := slices.Clone(st.Factors)
+	sort.SliceStable(factors, func(i, j int) bool {
+		return slices.Index(policy.Factors, factors[i].Factor) < slices.Index(policy.Factors, factors[j].Factor)
+	})
+	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "FACTOR\tSTATUS\tREASON\tMESSAGE")
+	for _, f := range factors {
+		fmt.Fprintf(w, "%s %s\t%s\t%s\t%s\n", f.Factor, policy.FactorName(f.Factor), f.Status, f.Reason, f.Message)
+	}
+	return w.Flush()
 }
