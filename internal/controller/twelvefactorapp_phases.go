@@ -207,6 +207,11 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		n = latest.Spec.Number + 1
 	}
 	rel := newRelease(s.app, n, s.content, hash, release.Describe(*s.content, prev))
+	if len(rel.Spec.ReleaseCommand) == 0 && s.pin() == 0 {
+		// It runs at once (no release phase, no pin): label it in use now
+		// rather than with a second write in markInUse.
+		rel.Labels[tfv1.LabelInUse] = "true"
+	}
 	if err := r.Create(ctx, rel); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			// Our cache is behind a release made by an earlier pass; wait for it.
