@@ -208,7 +208,9 @@ type phase struct {
 	settle   time.Duration
 	raw, own writes
 	recon    reconcileStats
-	skipped  string
+	// load is the 1-minute load average at the end of the step: other
+	// processes on the machine slow both sides of a ratio, not equally.
+	load float64
 }
 
 // nResult is everything measured at one N.
@@ -289,6 +291,7 @@ func (b *bench) measure(ctx context.Context, name string, n int, act func(contex
 		}
 		logf("    ready after %s", p.ready.Round(10*time.Millisecond))
 	}
+	p.load = loadAvg()
 	p.settle = b.settle(ctx)
 	s1, o1 := b.snap(ctx)
 	p.recon = b.mgrStats(ctx).sub(r0)
@@ -296,6 +299,14 @@ func (b *bench) measure(ctx context.Context, name string, n int, act func(contex
 	p.own = o1.sub(o0).scale(1 / float64(n))
 	logf("    writes/app (API server, all): %s", p.raw)
 	return p, nil
+}
+
+func loadAvg() float64 {
+	var l float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Sscanf(string(b), "%f", &l)
+	}
+	return l
 }
 
 func (b *bench) startManager(ctx context.Context) error {

@@ -255,6 +255,13 @@ func table(o options, r *nResult) string {
 		r.recCold.total/float64(r.n), r.recStorm.total/float64(r.n), r.recRoll.total/float64(r.n))
 	p("Manager API requests per app, client side (rest_client_requests_total; reads included): cold start %s; change storm %s; rollback %s; resync %s.",
 		perApp(r.recCold.requests, r.n), perApp(r.recStorm.requests, r.n), perApp(r.recRoll.requests, r.n), perApp(r.recSync.requests, r.n))
+	var loads []string
+	for _, ph := range []phase{r.floorCold, r.opCold, r.floorStorm, r.opStorm, r.floorRollback, r.opRollback, r.helmInstall, r.helmUpgrade, r.helmRoll} {
+		if ph.name != "" {
+			loads = append(loads, fmt.Sprintf("%s %.1f", ph.name, ph.load))
+		}
+	}
+	p("Machine load (1-minute load average at the end of each step; 2 CPUs): %s.", strings.Join(loads, "; "))
 	p("Settle time after each step (not in the timings): operator cold start %s, storm %s, rollback %s.",
 		r.opCold.settle.Round(time.Second), r.opStorm.settle.Round(time.Second), r.opRollback.settle.Round(time.Second))
 	if len(r.probes) > 0 {
