@@ -17,6 +17,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -113,7 +114,9 @@ type bench struct {
 	mgrBin  string
 	mgr     *managerProc
 	mgrN    int // manager processes started, for log names
-	started time.Time
+	// revision is the commit the manager was built from (+dirty).
+	revision string
+	started  time.Time
 }
 
 func run(o options) error {
@@ -129,6 +132,7 @@ func run(o options) error {
 	if b.mgrBin, err = buildManager(b.root, b.work); err != nil {
 		return err
 	}
+	b.revision = gitRevision(b.root)
 	maxN := 0
 	for _, n := range o.curve {
 		maxN = max(maxN, n)
@@ -299,6 +303,20 @@ func (b *bench) measure(ctx context.Context, name string, n int, act func(contex
 	p.own = o1.sub(o0).scale(1 / float64(n))
 	logf("    writes/app (API server, all): %s", p.raw)
 	return p, nil
+}
+
+// gitRevision names the commit of the tree the manager is built from, and
+// whether the operator's code had uncommitted changes.
+func gitRevision(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown commit"
+	}
+	rev := "commit " + strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", "internal", "cmd", "api").Output(); err == nil && len(st) > 0 {
+		rev += " with uncommitted changes in internal/, cmd/ or api/"
+	}
+	return rev
 }
 
 func loadAvg() float64 {

@@ -314,7 +314,7 @@ func writeOut(b *bench, m machineInfo, rs []*nResult, runErr error) {
 	if len(b.o.managerArgs) > 0 {
 		args = strings.Join(b.o.managerArgs, " ")
 	}
-	p("- Manager: ./cmd/manager as a child process, flags: %s", args)
+	p("- Manager: ./cmd/manager at %s as a child process, flags: %s", b.revision, args)
 	if runErr != nil {
 		p("- **The run failed**: %v", runErr)
 	}
