@@ -47,6 +47,7 @@ type options struct {
 	helm         bool
 	out          string
 	managerArgs  []string
+	managerEnv   []string
 	phaseTimeout time.Duration
 	nodes        int
 	keep         bool
@@ -60,7 +61,7 @@ func logf(format string, args ...any) {
 
 func main() {
 	o := options{}
-	var curve, margs string
+	var curve, margs, menv string
 	flag.IntVar(&o.n, "n", 1000, "Number of apps.")
 	flag.StringVar(&curve, "curve", "", "Comma-separated app counts to run in turn, each in fresh namespaces (overrides -n), e.g. 100,300,1000.")
 	flag.IntVar(&o.conc, "concurrency", 16, "Concurrent writers of the benchmark, the floor and Helm.")
@@ -68,6 +69,7 @@ func main() {
 	flag.BoolVar(&o.helm, "helm", true, "Also measure Helm v4 install, upgrade and rollback of the same objects.")
 	flag.StringVar(&o.out, "out", "bench/results.md", "Where to write the results (relative to the repository root); empty: do not write.")
 	flag.StringVar(&margs, "manager-args", "", "Extra flags for the manager, space-separated (e.g. \"--kube-api-qps=200 --max-concurrent-reconciles=8\").")
+	flag.StringVar(&menv, "manager-env", "", "Extra environment for the manager, space-separated (e.g. \"GOMEMLIMIT=100MiB\").")
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 30*time.Minute, "Give up a phase after this long.")
 	flag.IntVar(&o.nodes, "nodes", 0, "Fake nodes (default: enough for every pod of the run).")
 	flag.BoolVar(&o.keep, "keep", false, "Keep each N's namespaces instead of deleting them before the next N.")
@@ -95,6 +97,7 @@ func main() {
 		}
 	}
 	o.managerArgs = strings.Fields(margs)
+	o.managerEnv = strings.Fields(menv)
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -330,7 +333,7 @@ func loadAvg() float64 {
 func (b *bench) startManager(ctx context.Context) error {
 	b.mgrN++
 	logPath := filepath.Join(b.work, fmt.Sprintf("manager-%d.log", b.mgrN))
-	m, err := startManager(ctx, b.mgrBin, b.cluster.KubeconfigPath, logPath, b.o.managerArgs)
+	m, err := startManager(ctx, b.mgrBin, b.cluster.KubeconfigPath, logPath, b.o.managerArgs, b.o.managerEnv)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func freePort() (int, error) {
 
 // startManager runs the manager with the admin kubeconfig and its metrics on a
 // free loopback port, and waits until the metrics endpoint answers.
-func startManager(ctx context.Context, bin, kubeconfig, logPath string, extra []string) (*managerProc, error) {
+func startManager(ctx context.Context, bin, kubeconfig, logPath string, extra, env []string) (*managerProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -62,6 +62,7 @@ func startManager(ctx context.Context, bin, kubeconfig, logPath string, extra []
 		"--health-probe-bind-address=0"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -314,6 +314,9 @@ func writeOut(b *bench, m machineInfo, rs []*nResult, runErr error) {
 	if len(b.o.managerArgs) > 0 {
 		args = strings.Join(b.o.managerArgs, " ")
 	}
+	if len(b.o.managerEnv) > 0 {
+		args += "; environment " + strings.Join(b.o.managerEnv, " ")
+	}
 	p("- Manager: ./cmd/manager at %s as a child process, flags: %s", b.revision, args)
 	if runErr != nil {
 		p("- **The run failed**: %v", runErr)
