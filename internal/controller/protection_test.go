@@ -1,14 +1,18 @@
 package controller_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -61,4 +65,72 @@ func TestRunningAndPinnedReleasesCannotBeDeleted(t *testing.T) {
 	}, timeout).Should(Succeed())
 	// A release that is neither running nor pinned can be deleted.
 	g.Expect(env.Client.Delete(ctx(), getRelease(g, ns, "shop-v1"))).To(Succeed())
+}
+
+// TestReleaseLeftWithoutSecretsByACrashIsRemade simulates a crash between
+// creating a release (labelled in use at creation) and writing its Secrets,
+// with the content moving on before the next pass. The next pass must replace
+// the never-run release even though the protection policy guards in-use
+// releases, and the app must roll to the new content without a gap.
+func TestReleaseLeftWithoutSecretsByACrashIsRemade(t *testing.T) {
+	g := NewWithT(t)
+	installReleaseProtection(g)
+	ns := newNamespace(t, nil)
+	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("1")) }, timeout).Should(Succeed())
+	// Wait until the policy is active, or the test would pass without it.
+	g.Eventually(func(g Gomega) {
+		err := env.Client.Delete(ctx(), getRelease(g, ns, "shop-v1"), client.DryRunAll)
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(err.Error()).To(ContainSubstring("is in use"))
+	}, timeout).Should(Succeed())
+
+	// What a crash right after Create leaves: v2, labelled in use, no Secrets.
+	v1 := getRelease(g, ns, "shop-v1")
+	orphan := func() *tfv1.Release {
+		o := &tfv1.Release{ObjectMeta: metav1.ObjectMeta{
+			Name: "shop-v2", Namespace: ns, Labels: map[string]string{}, Annotations: v1.Annotations,
+			OwnerReferences: v1.OwnerReferences,
+		}, Spec: *v1.Spec.DeepCopy()}
+		for k, v := range v1.Labels {
+			o.Labels[k] = v
+		}
+		o.Labels[tfv1.LabelRelease] = "2"
+		o.Labels[tfv1.LabelInUse] = "true"
+		o.Spec.Number = 2
+		o.Spec.ContentHash = strings.Repeat("0", len(v1.Spec.ContentHash))
+		o.Spec.Description = "Set LOG_LEVEL config"
+		o.Spec.EnvSecretName = "shop-v2-env"
+		g.Expect(env.Client.Create(ctx(), o)).To(Succeed())
+		return o
+	}
+	history := func() string {
+		var b strings.Builder
+		for _, r := range releases(g, ns, "shop") {
+			fmt.Fprintf(&b, "%s %s %q %v\n", r.Name, r.Spec.ContentHash, r.Spec.Description, r.Labels)
+		}
+		return b.String()
+	}
+
+	// The app's content has not moved: the orphan goes, and v1, which holds
+	// the content, stays the latest release (no "Rollback to v1" copy of it).
+	orphan()
+	g.Eventually(func(g Gomega) { g.Expect(releaseNumbers(g, ns, "shop")).To(Equal([]int32{1})) }, timeout).Should(Succeed(), history)
+	g.Consistently(func(g Gomega) {
+		g.Expect(releaseNumbers(g, ns, "shop")).To(Equal([]int32{1}))
+		g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("1"))
+	}, 2*time.Second).Should(Succeed(), history)
+
+	// The content moved on while the orphan waited: it is replaced by a v2
+	// that holds the new content.
+	first := orphan()
+	update(t, ns, "shop", func(a *tfv1.TwelveFactorApp) { a.Spec.Config.Env[0].Value = "after-crash" })
+	g.Eventually(func(g Gomega) {
+		g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("2"))
+		g.Expect(releaseNumbers(g, ns, "shop")).To(Equal([]int32{1, 2}))
+		g.Expect(getRelease(g, ns, "shop-v2").UID).NotTo(Equal(first.UID), "the never-run release was replaced")
+		sec := &corev1.Secret{}
+		g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-v2-env"}, sec)).To(Succeed())
+		g.Expect(sec.Data).To(HaveKeyWithValue("LOG_LEVEL", []byte("after-crash")))
+	}, timeout).Should(Succeed(), history)
 }

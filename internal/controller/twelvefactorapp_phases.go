@@ -191,11 +191,21 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		if !complete && latest.Spec.Number != s.applied && latest.Spec.Number != s.pin() {
 			// A crash left this release without its Secrets, and the content has
 			// moved on: it never ran, so it is made again with the new content.
+			// It may carry the in-use label from its creation, which the release
+			// protection policy honours, so the label goes first.
+			if latest.Labels[tfv1.LabelInUse] == "true" {
+				before := latest.DeepCopy()
+				delete(latest.Labels, tfv1.LabelInUse)
+				if err := r.Patch(ctx, latest, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+					return ctrl.Result{}, err
+				}
+			}
 			if err := r.Delete(ctx, latest, client.Preconditions{UID: &latest.UID}); client.IgnoreNotFound(err) != nil {
 				return ctrl.Result{}, err
 			}
 			s.releases = s.releases[:len(s.releases)-1]
-			latest = s.latest()
+			// The release before it may hold the content already.
+			return r.ensureRelease(ctx, s)
 		}
 	}
 	prev, err := r.previous(ctx, s, latest)
