@@ -74,7 +74,9 @@ func (r *AppReconciler) setCompliance(st *tfv1.TwelveFactorAppStatus, s *appScop
 	}
 	prev := meta.FindStatusCondition(s.before.Status.Conditions, tfv1.ConditionTwelveFactorCompliant)
 	setCondition(&st.Conditions, tfv1.ConditionTwelveFactorCompliant, metaStatus(status), reason, msg, s.app.Generation, r.Clock.Now())
-	if prev == nil || string(prev.Status) != status || prev.Reason != reason {
+	// An event marks a change; a first evaluation that passes is not news.
+	first := prev == nil && worst != tfv1.FactorPass
+	if first || (prev != nil && (string(prev.Status) != status || prev.Reason != reason)) {
 		evType := corev1.EventTypeNormal
 		if worst == tfv1.FactorFail {
 			evType = corev1.EventTypeWarning
