@@ -54,12 +54,13 @@ func stamp(ac runtime.ApplyConfiguration) string {
 // applyIfChanged applies an object with server-side apply under the operator's
 // field owner, unless the cached object already carries the same applied hash.
 // A steady state therefore sends no request at all.
-func (r *AppReconciler) applyIfChanged(ctx context.Context, ac runtime.ApplyConfiguration, existing client.Object) error {
+// It reports whether it sent the apply.
+func (r *AppReconciler) applyIfChanged(ctx context.Context, ac runtime.ApplyConfiguration, existing client.Object) (bool, error) {
 	h := stamp(ac)
 	if existing != nil && existing.GetAnnotations()[render.AppliedHashAnnotation] == h && !drifted(existing) {
-		return nil
+		return false, nil
 	}
-	return r.Apply(ctx, ac, client.FieldOwner(tfv1.FieldManager), client.ForceOwnership)
+	return true, r.Apply(ctx, ac, client.FieldOwner(tfv1.FieldManager), client.ForceOwnership)
 }
 
 // drifted reports whether another field manager changed fields we set on a

@@ -2,6 +2,9 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,7 +37,9 @@ func (b *blocker) Error() string { return b.reason + ": " + b.message }
 // contentResolver resolves a spec into release content. Data of ConfigMaps and
 // Secrets is read directly from the API server (they are watched metadata-only).
 type contentResolver struct {
-	reader   client.Reader
+	reader client.Reader
+	// meta reads the metadata-only cache of ConfigMaps and Secrets.
+	meta     client.Reader
 	resolver registry.Resolver
 	// watch starts a watch on a Provisioned Service kind, once per kind.
 	watch func(gvk schema.GroupVersionKind) error
@@ -41,7 +47,7 @@ type contentResolver struct {
 
 // resolveEnv returns the full environment: envFrom sources in order, then the
 // inline env, each overriding the earlier ones.
-func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorApp) (map[string]string, map[string]string, *blocker, error) {
+func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorApp, versions *[]string) (map[string]string, map[string]string, *blocker, error) {
 	env, sources := map[string]string{}, map[string]string{}
 	for i, src := range app.Spec.Config.EnvFrom {
 		switch {
@@ -55,6 +61,7 @@ func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorA
 			if err != nil {
 				return nil, nil, nil, err
 			}
+			*versions = append(*versions, version(refConfigMap, cm))
 			for k, v := range cm.Data {
 				env[src.Prefix+k] = v
 				sources[src.Prefix+k] = "configmap/" + cm.Name
@@ -69,6 +76,7 @@ func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorA
 			if err != nil {
 				return nil, nil, nil, err
 			}
+			*versions = append(*versions, version(refSecret, s))
 			for k, v := range s.Data {
 				env[src.Prefix+k] = string(v)
 				sources[src.Prefix+k] = "secret/" + s.Name
@@ -83,7 +91,7 @@ func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorA
 }
 
 // resolveBindings reads each backing service's binding Secret.
-func (r contentResolver) resolveBindings(ctx context.Context, app *tfv1.TwelveFactorApp) ([]release.Binding, *blocker, error) {
+func (r contentResolver) resolveBindings(ctx context.Context, app *tfv1.TwelveFactorApp, versions *[]string) ([]release.Binding, *blocker, error) {
 	var out []release.Binding
 	for i, svc := range app.Spec.Services {
 		secretName := ""
@@ -106,6 +114,7 @@ func (r contentResolver) resolveBindings(ctx context.Context, app *tfv1.TwelveFa
 		if err != nil {
 			return nil, nil, err
 		}
+		*versions = append(*versions, svc.Name+":"+version(refSecret, s))
 		b := release.Binding{Name: svc.Name, Data: map[string][]byte{}, Env: slices.Clone(svc.Env), Source: "secret/" + secretName}
 		for k, v := range s.Data {
 			switch k {
@@ -212,3 +221,87 @@ func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFacto
 
 // annotationSourceImage records spec.build.image as written on a Release.
 const annotationSourceImage = "twelvefactor.dev/source-image"
+
+// version names one object a release was read from, at its resourceVersion.
+func version(prefix string, o client.Object) string {
+	return prefix + o.GetName() + "@" + o.GetResourceVersion()
+}
+
+// cachedVersions lists what resolveEnv and resolveBindings would read, at the
+// resourceVersions in the metadata-only cache, without reading any data. It
+// returns false when a source is not in the cache: the full resolve then
+// reports what is missing.
+func (r contentResolver) cachedVersions(ctx context.Context, app *tfv1.TwelveFactorApp) ([]string, bool) {
+	var versions []string
+	get := func(kind, prefix, name string) (string, bool) {
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+		if err := r.meta.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, m); err != nil {
+			return "", false
+		}
+		return version(prefix, m), true
+	}
+	for _, src := range app.Spec.Config.EnvFrom {
+		var v string
+		ok := false
+		switch {
+		case src.ConfigMapRef != nil:
+			v, ok = get("ConfigMap", refConfigMap, src.ConfigMapRef.Name)
+		case src.SecretRef != nil:
+			v, ok = get("Secret", refSecret, src.SecretRef.Name)
+		}
+		if !ok {
+			return nil, false
+		}
+		versions = append(versions, v)
+	}
+	for i, svc := range app.Spec.Services {
+		name := ""
+		switch {
+		case svc.SecretRef != nil:
+			name = svc.SecretRef.Name
+		case svc.ServiceRef != nil:
+			n, b, err := r.provisionedSecret(ctx, app.Namespace, i, svc)
+			if b != nil || err != nil {
+				return nil, false
+			}
+			name = n
+		}
+		v, ok := get("Secret", refSecret, name)
+		if !ok {
+			return nil, false
+		}
+		versions = append(versions, svc.Name+":"+v)
+	}
+	return versions, true
+}
+
+// sourcesFingerprint hashes everything a release's content is resolved from:
+// the parts of the spec that make content, and the resourceVersion of every
+// ConfigMap and Secret read. Equal fingerprints resolve to equal content, so a
+// pass whose fingerprint matches the latest release's reads no data at all.
+func sourcesFingerprint(app *tfv1.TwelveFactorApp, versions []string) string {
+	in := struct {
+		Build     tfv1.BuildSpec        `json:"build"`
+		Config    tfv1.ConfigSpec       `json:"config"`
+		Processes []tfv1.ReleaseProcess `json:"processes"`
+		Release   []string              `json:"release,omitempty"`
+		Services  []tfv1.BackingService `json:"services,omitempty"`
+		Versions  []string              `json:"versions"`
+	}{Build: app.Spec.Build, Config: app.Spec.Config, Services: app.Spec.Services, Versions: versions}
+	for _, p := range app.Spec.Processes {
+		in.Processes = append(in.Processes, tfv1.ReleaseProcess{Name: p.Name, Command: p.Command})
+	}
+	if rp := app.Spec.Release; rp != nil {
+		in.Release = rp.Command
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		panic(fmt.Sprintf("spec is not serialisable: %v", err))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// annotationSources records a release's sourcesFingerprint.
+const annotationSources = "twelvefactor.dev/sources"

@@ -9,6 +9,8 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -32,13 +34,16 @@ type Config struct {
 	StartupWarnSeconds float64
 }
 
-// CacheOptions scopes the cache: workloads only with the operator's label;
-// ConfigMaps and Secrets are watched metadata-only and read live when needed.
+// CacheOptions scopes the cache: Releases and workloads only with the
+// operator's label; ConfigMaps and Secrets are watched metadata-only and read
+// live when needed. The transform keeps only what the reconcilers read.
 func CacheOptions(syncPeriod time.Duration) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{tfv1.LabelManagedBy: tfv1.ManagedByValue})
 	return cache.Options{
-		SyncPeriod: &syncPeriod,
+		SyncPeriod:       &syncPeriod,
+		DefaultTransform: trimForCache,
 		ByObject: map[client.Object]cache.ByObject{
+			&tfv1.Release{}:                          {Label: managed},
 			&appsv1.Deployment{}:                     {Label: managed},
 			&corev1.Service{}:                        {Label: managed},
 			&policyv1.PodDisruptionBudget{}:          {Label: managed},
@@ -46,6 +51,25 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 			&batchv1.Job{}:                           {Label: managed},
 		},
 	}
+}
+
+// trimForCache drops what no reconciler reads before an object enters the
+// cache. Secrets and ConfigMaps (cached as metadata only, in every namespace)
+// keep their identity and resourceVersion; other objects lose their
+// managedFields, except Deployments, whose drift check reads them.
+func trimForCache(in any) (any, error) {
+	switch o := in.(type) {
+	case *metav1.PartialObjectMetadata:
+		o.ObjectMeta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID,
+			ResourceVersion: o.ResourceVersion, DeletionTimestamp: o.DeletionTimestamp}
+		return o, nil
+	case *appsv1.Deployment:
+		return o, nil
+	}
+	if obj, err := meta.Accessor(in); err == nil && obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	return in, nil
 }
 
 // ClientOptions makes typed reads of ConfigMaps and Secrets go to the API
@@ -63,11 +87,12 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		cfg.RetryAfter = 30 * time.Second
 	}
 	if cfg.MaxConcurrent == 0 {
-		cfg.MaxConcurrent = 4
+		cfg.MaxConcurrent = 16
 	}
 	app := &AppReconciler{
 		Client:        mgr.GetClient(),
 		APIReader:     mgr.GetAPIReader(),
+		Cache:         mgr.GetCache(),
 		Recorder:      mgr.GetEventRecorder(tfv1.FieldManager),
 		Clock:         cfg.Clock,
 		Resolver:      registry.Resolver{Insecure: cfg.InsecureRegistries},

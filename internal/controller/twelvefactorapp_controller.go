@@ -33,7 +33,10 @@ import (
 type AppReconciler struct {
 	client.Client
 	// APIReader reads live from the API server, bypassing the cache.
-	APIReader     client.Reader
+	APIReader client.Reader
+	// Cache reads the informer cache, including the metadata-only caches of
+	// Secrets and ConfigMaps that the client's reads bypass.
+	Cache         client.Reader
 	Recorder      events.EventRecorder
 	Clock         clock.PassiveClock
 	Resolver      registry.Resolver
@@ -76,6 +79,13 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	s := &appScope{app: app, before: app.DeepCopy()}
 	defer func() {
 		if !s.observed {
+			return
+		}
+		if s.deploymentsApplied && retErr == nil {
+			// The Deployments' own events bring the next pass, which sees them
+			// in the cache: one status write instead of two. The requeue is a
+			// safety net should an apply change nothing.
+			result = shortest(result, ctrl.Result{RequeueAfter: 5 * time.Second})
 			return
 		}
 		if err := r.patchStatus(ctx, s); err != nil {

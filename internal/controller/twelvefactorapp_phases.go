@@ -38,7 +38,16 @@ type appScope struct {
 	applied int32
 
 	content *release.Content
-	blocker *blocker
+	// hash is the content hash; fingerprint hashes what content was resolved
+	// from; reused is true when the content was taken from the latest release.
+	hash        string
+	fingerprint string
+	reused      bool
+	// deploymentsApplied is true when the pass created or changed a
+	// Deployment: its watch event brings the next pass, which writes the
+	// status with the Deployment in it.
+	deploymentsApplied bool
+	blocker            *blocker
 
 	factors    []tfv1.FactorResult
 	policyMode string
@@ -125,17 +134,21 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 // full environment and the bindings. A missing dependency blocks the release
 // without touching what runs.
 func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, error) {
-	cr := contentResolver{reader: r.Client, resolver: r.Resolver}
+	cr := contentResolver{reader: r.Client, meta: r.cacheReader(), resolver: r.Resolver}
 	if r.services != nil {
 		cr.watch = r.services.watch
 	}
-	env, sources, b, err := cr.resolveEnv(ctx, s.app)
+	if reused, err := r.reuseLatest(ctx, cr, s); reused || err != nil {
+		return ctrl.Result{}, err
+	}
+	var versions []string
+	env, sources, b, err := cr.resolveEnv(ctx, s.app, &versions)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if b == nil {
 		var bindings []release.Binding
-		bindings, b, err = cr.resolveBindings(ctx, s.app)
+		bindings, b, err = cr.resolveBindings(ctx, s.app, &versions)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -155,6 +168,8 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 				}
 				c.Normalize()
 				s.content = c
+				s.hash = c.Hash()
+				s.fingerprint = sourcesFingerprint(s.app, versions)
 			}
 		}
 	}
@@ -168,6 +183,33 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 	return ctrl.Result{}, nil
 }
 
+// reuseLatest takes the latest release's content without reading any data
+// when nothing it was resolved from has changed: the same spec and the same
+// resourceVersion of every ConfigMap and Secret, as the metadata cache has
+// them. A pass over an unchanged app (a rollout, a rollback, a resync) is then
+// served from the cache.
+func (r *AppReconciler) reuseLatest(ctx context.Context, cr contentResolver, s *appScope) (bool, error) {
+	latest := s.latest()
+	if latest == nil || latest.Annotations[annotationSources] == "" {
+		return false, nil
+	}
+	versions, ok := cr.cachedVersions(ctx, s.app)
+	if !ok || sourcesFingerprint(s.app, versions) != latest.Annotations[annotationSources] {
+		return false, nil
+	}
+	complete, err := r.releaseSecretsExist(ctx, latest)
+	if err != nil || !complete {
+		return false, err
+	}
+	s.content = &release.Content{Image: latest.Spec.Image, Revision: latest.Spec.Revision,
+		SourceImage: latest.Annotations[annotationSourceImage], Processes: latest.Spec.Processes,
+		ReleaseCommand: latest.Spec.ReleaseCommand}
+	s.hash = latest.Spec.ContentHash
+	s.fingerprint = latest.Annotations[annotationSources]
+	s.reused = true
+	return true, nil
+}
+
 // ensureRelease finds the release with the content's hash or creates the next
 // one. Names are deterministic (<app>-v<N>) and creation uses Create, so a
 // repeated or crashed pass can never make a duplicate or a gap.
@@ -175,7 +217,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 	if s.content == nil || s.blocker != nil {
 		return ctrl.Result{}, nil
 	}
-	hash := s.content.Hash()
+	hash := s.hash
 	latest := s.latest()
 	if latest != nil {
 		complete, err := r.releaseSecretsExist(ctx, latest)
@@ -183,6 +225,10 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 			return ctrl.Result{}, err
 		}
 		if latest.Spec.ContentHash == hash {
+			if !complete && s.reused {
+				// Its Secrets went since reuseLatest saw them: resolve again.
+				return ctrl.Result{RequeueAfter: time.Second}, nil
+			}
 			if !complete {
 				return ctrl.Result{}, r.applyReleaseSecrets(ctx, latest, s.content)
 			}
@@ -217,6 +263,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		n = latest.Spec.Number + 1
 	}
 	rel := newRelease(s.app, n, s.content, hash, release.Describe(*s.content, prev))
+	rel.Annotations[annotationSources] = s.fingerprint
 	if len(rel.Spec.ReleaseCommand) == 0 && s.pin() == 0 {
 		// It runs at once (no release phase, no pin): label it in use now
 		// rather than with a second write in markInUse.
@@ -290,8 +337,7 @@ func (r *AppReconciler) releaseSecretsExist(ctx context.Context, rel *tfv1.Relea
 	}
 	for _, name := range names {
 		key := client.ObjectKey{Namespace: rel.Namespace, Name: name}
-		m := secretMeta()
-		err := r.Get(ctx, key, m)
+		err := r.cacheReader().Get(ctx, key, secretMeta())
 		if apierrors.IsNotFound(err) {
 			err = r.APIReader.Get(ctx, key, secretMeta())
 		}
@@ -303,6 +349,14 @@ func (r *AppReconciler) releaseSecretsExist(ctx context.Context, rel *tfv1.Relea
 		}
 	}
 	return true, nil
+}
+
+// cacheReader reads the informer cache: r.Cache, or the client when unset.
+func (r *AppReconciler) cacheReader() client.Reader {
+	if r.Cache != nil {
+		return r.Cache
+	}
+	return r.Client
 }
 
 func secretMeta() *metav1.PartialObjectMetadata {
@@ -509,8 +563,12 @@ func (r *AppReconciler) applyWorkloads(ctx context.Context, s *appScope) (ctrl.R
 				}
 				continue
 			}
-			if err := r.applyIfChanged(ctx, d.obj, existing); err != nil {
+			applied, err := r.applyIfChanged(ctx, d.obj, existing)
+			if err != nil {
 				return ctrl.Result{}, fmt.Errorf("applying %s %s: %w", d.kind, name, err)
+			}
+			if applied && d.kind == "Deployment" {
+				s.deploymentsApplied = true
 			}
 		}
 	}
