@@ -74,8 +74,9 @@ func (r *AppReconciler) setCompliance(st *tfv1.TwelveFactorAppStatus, s *appScop
 	}
 	prev := meta.FindStatusCondition(s.before.Status.Conditions, tfv1.ConditionTwelveFactorCompliant)
 	setCondition(&st.Conditions, tfv1.ConditionTwelveFactorCompliant, metaStatus(status), reason, msg, s.app.Generation, r.Clock.Now())
-	// An event marks a change; a first evaluation that passes is not news.
-	first := prev == nil && worst != tfv1.FactorPass
+	// An event marks a change. A first evaluation is in the status; only a
+	// failing one is worth a Warning event.
+	first := prev == nil && worst == tfv1.FactorFail
 	if first || (prev != nil && (string(prev.Status) != status || prev.Reason != reason)) {
 		evType := corev1.EventTypeNormal
 		if worst == tfv1.FactorFail {

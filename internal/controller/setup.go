@@ -32,6 +32,9 @@ type Config struct {
 	RetryAfter time.Duration
 	// StartupWarnSeconds is the startup time above which factor IX warns.
 	StartupWarnSeconds float64
+	// SettleAfter bounds how long a pass that applied Deployments leaves the
+	// status to the pass their first status update brings (default 5s).
+	SettleAfter time.Duration
 }
 
 // CacheOptions scopes the cache: Releases and workloads only with the
@@ -86,6 +89,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if cfg.RetryAfter == 0 {
 		cfg.RetryAfter = 30 * time.Second
 	}
+	if cfg.SettleAfter == 0 {
+		cfg.SettleAfter = 5 * time.Second
+	}
 	if cfg.MaxConcurrent == 0 {
 		cfg.MaxConcurrent = 16
 	}
@@ -98,6 +104,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Resolver:      registry.Resolver{Insecure: cfg.InsecureRegistries},
 		DefaultPolicy: cfg.DefaultPolicy,
 		RetryAfter:    cfg.RetryAfter,
+		SettleAfter:   cfg.SettleAfter,
 
 		StartupWarnSeconds: cfg.StartupWarnSeconds,
 	}

@@ -60,6 +60,8 @@ func run(m *testing.M) int {
 	if err := controller.Setup(mgr, controller.Config{
 		Clock: clock.RealClock{}, DefaultPolicy: "warn", AdminRunTTL: time.Hour,
 		InsecureRegistries: true, RetryAfter: 2 * time.Second,
+		// No controller-manager runs here to update a Deployment's status.
+		SettleAfter: 500 * time.Millisecond,
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

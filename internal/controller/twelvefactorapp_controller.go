@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -43,6 +44,9 @@ type AppReconciler struct {
 	DefaultPolicy string
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
+	// SettleAfter is when a pass that applied Deployments, and so left the
+	// status to the next pass, comes back should no event bring that pass.
+	SettleAfter time.Duration
 	// StartupWarnSeconds is the startup time above which factor IX warns.
 	StartupWarnSeconds float64
 
@@ -82,10 +86,11 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 			return
 		}
 		if s.deploymentsApplied && retErr == nil {
-			// The Deployments' own events bring the next pass, which sees them
-			// in the cache: one status write instead of two. The requeue is a
-			// safety net should an apply change nothing.
-			result = shortest(result, ctrl.Result{RequeueAfter: 5 * time.Second})
+			// The Deployment controller's first status update brings the next
+			// pass, which sees the Deployments in the cache with their status:
+			// one status write instead of two or three. The requeue is the
+			// safety net should no update come.
+			result = shortest(result, ctrl.Result{RequeueAfter: r.SettleAfter})
 			return
 		}
 		if err := r.patchStatus(ctx, s); err != nil {
@@ -128,7 +133,25 @@ func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 		return nil
 	}
 	s.app.Status = *st
-	return r.Status().Patch(ctx, s.app, client.MergeFrom(s.before))
+	if err := r.Status().Patch(ctx, s.app, client.MergeFrom(s.before)); err != nil {
+		return err
+	}
+	r.recordPinning(s)
+	return nil
+}
+
+// recordPinning records an event when the written status pins the app to a
+// release or unpins it. It follows the status write, so a pass that does not
+// write the status records nothing and the next one records it once.
+func (r *AppReconciler) recordPinning(s *appScope) {
+	was, now := s.before.Status, s.app.Status
+	switch {
+	case now.Pinned && (!was.Pinned || was.CurrentRelease != now.CurrentRelease):
+		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonPinned, "Rollback", "Pinned to v%d by spec.rollbackTo", now.CurrentRelease)
+		rollbacksTotal.Inc()
+	case was.Pinned && !now.Pinned && s.pin() == 0:
+		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonUnpinned, "Rollback", "Unpinned: returning to the latest release")
+	}
 }
 
 func shortest(a, b ctrl.Result) ctrl.Result {
@@ -145,11 +168,11 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&tfv1.TwelveFactorApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Owns(&tfv1.Release{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&tfv1.Release{}, notCreated).
+		Owns(&appsv1.Deployment{}, notCreated).
+		Owns(&corev1.Service{}, notCreated).
+		Owns(&policyv1.PodDisruptionBudget{}, notCreated).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, notCreated).
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(appFromLabel)).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refConfigMap))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
@@ -161,3 +184,9 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 	r.services = &provisionedServiceWatcher{started: map[schema.GroupVersionKind]bool{}, ctrl: c, cache: mgr.GetCache(), r: r}
 	return nil
 }
+
+// notCreated drops the create events of owned objects. The app's pass created
+// them and knows; the next change to them (the Deployment controller's first
+// status update, a deletion) brings the next pass. After a restart the apps'
+// own create events bring a pass for each.
+var notCreated = builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})

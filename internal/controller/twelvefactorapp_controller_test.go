@@ -84,9 +84,11 @@ func TestFirstApplyCreatesReleaseEnvSecretAndDeployments(t *testing.T) {
 	g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-worker"}, &policyv1.PodDisruptionBudget{})).
 		To(Satisfy(apierrors.IsNotFound), "a single replica gets no PDB")
 
-	app := getApp(g, ns, "shop")
-	g.Expect(app.Status.LatestRelease).To(Equal(int32(1)))
-	g.Expect(app.Status.CurrentRelease).To(Equal(int32(1)))
+	g.Eventually(func(g Gomega) {
+		app := getApp(g, ns, "shop")
+		g.Expect(app.Status.LatestRelease).To(Equal(int32(1)))
+		g.Expect(app.Status.CurrentRelease).To(Equal(int32(1)))
+	}, timeout).Should(Succeed())
 }
 
 func TestRenderedPodsPassPodSecurityRestricted(t *testing.T) {

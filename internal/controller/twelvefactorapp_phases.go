@@ -493,15 +493,8 @@ func (r *AppReconciler) chooseTarget(ctx context.Context, s *appScope) (ctrl.Res
 				pin, strings.Join(avail, ", "))}
 			return ctrl.Result{}, nil
 		}
-		if s.before.Status.Pinned != true || s.before.Status.CurrentRelease != pin {
-			r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonPinned, "Rollback", "Pinned to v%d by spec.rollbackTo", pin)
-			rollbacksTotal.Inc()
-		}
 		s.target, s.pinnedTo = pin, pin
 		return ctrl.Result{}, nil
-	}
-	if s.before.Status.Pinned {
-		r.Recorder.Eventf(s.app, nil, corev1.EventTypeNormal, tfv1.ReasonUnpinned, "Rollback", "Unpinned: returning to the latest release")
 	}
 	latest := s.latest()
 	if latest == nil {
