@@ -83,7 +83,11 @@ func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
 			{Name: "cache", ServiceRef: dbRef("cache"), Provider: "acme"},
 		}
 	})
-	g.Eventually(func(g Gomega) { g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("2")) }, timeout).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		// Both: a pass applies web, then worker.
+		g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("2"))
+		g.Expect(deploymentRelease(g, ns, "shop-worker")).To(Equal("2"))
+	}, timeout).Should(Succeed())
 	rel := &tfv1.Release{}
 	g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-v2"}, rel)).To(Succeed())
 	g.Expect(rel.Spec.Description).To(Equal("Attach cache; Attach db"))
