@@ -95,12 +95,6 @@ const (
 	ReasonReleaseInUse        = "ReleaseInUse"
 )
 
-// Finalizers.
-const (
-	// ReleaseInUseFinalizer keeps a running or pinned Release from being deleted.
-	ReleaseInUseFinalizer = "twelvefactor.dev/release-in-use"
-)
-
 // Defaults.
 const (
 	DefaultHistoryLimit               = 10

@@ -33,6 +33,10 @@ import (
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
+// ServiceCIDR is the simulated cluster's Service IP range (kubeadm's default
+// network, sized for tens of thousands of Services).
+const ServiceCIDR = "10.96.0.0/16"
+
 // Options configure a simulated cluster.
 type Options struct {
 	// Nodes is the number of fake nodes. Default 3.
@@ -137,6 +141,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	c.Env.ControlPlane.APIServer = &envtest.APIServer{Path: apiPath}
 	// Without this, kube-apiserver waits 20s or more for watchers on SIGTERM.
 	c.Env.ControlPlane.APIServer.Configure().Set("shutdown-watch-termination-grace-period", "1s")
+	// envtest's default service range is a /24: 254 Services, which a
+	// 100-app test repeated three times, or a benchmark, exhausts.
+	c.Env.ControlPlane.APIServer.Configure().Set("service-cluster-ip-range", ServiceCIDR)
 	if _, err = c.Env.Start(); err != nil {
 		c.Env = nil
 		return nil, fmt.Errorf("starting kube-apiserver and etcd: %w", err)

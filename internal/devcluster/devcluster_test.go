@@ -2,6 +2,7 @@ package devcluster_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"syscall"
 	"testing"
@@ -113,6 +114,16 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 		g.Expect(pods.Items).To(BeEmpty())
 	}, 60*time.Second).Should(Succeed())
 	g.Expect(apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web"}, &appsv1.Deployment{}))).To(BeTrue())
+
+	// Services get addresses from a range far larger than envtest's /24.
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	g.Expect(cl.Create(ctx, svc)).To(Succeed())
+	_, svcRange, err := net.ParseCIDR(devcluster.ServiceCIDR)
+	g.Expect(err).NotTo(HaveOccurred())
+	ones, _ := svcRange.Mask.Size()
+	g.Expect(ones).To(BeNumerically("<=", 16))
+	g.Expect(svcRange.Contains(net.ParseIP(svc.Spec.ClusterIP))).To(BeTrue(), "ClusterIP %s is outside %s", svc.Spec.ClusterIP, svcRange)
 
 	pids := c.PIDs()
 	g.Expect(pids).To(HaveLen(3))

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -171,13 +170,6 @@ func run(o options) error {
 		return err
 	}
 	b.w = newWriter(b.c)
-	// The API server's service range is a /24; the run makes thousands of
-	// Services (operator, floor and Helm), so add a range.
-	svcCIDR := &networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "bench"},
-		Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/16"}}}
-	if err := b.c.Create(ctx, svcCIDR); err != nil {
-		return fmt.Errorf("adding a service IP range: %w", err)
-	}
 	if b.api, err = newAPIMetrics(b.cluster.Config); err != nil {
 		return err
 	}
