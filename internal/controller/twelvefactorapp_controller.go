@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
@@ -45,12 +46,15 @@ type AppReconciler struct {
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
 	// SettleAfter is when a pass that applied Deployments, and so left the
-	// status to the next pass, comes back should no event bring that pass.
+	// status to the next pass, comes back should no event bring that pass. It
+	// is also the least time between two status writes that only report a
+	// rollout's progress.
 	SettleAfter time.Duration
 	// StartupWarnSeconds is the startup time above which factor IX warns.
 	StartupWarnSeconds float64
 
 	services *provisionedServiceWatcher
+	progress progressThrottle
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
@@ -75,6 +79,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	log := ctrl.LoggerFrom(ctx)
 	app := &tfv1.TwelveFactorApp{}
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.progress.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
@@ -95,6 +102,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		}
 		if err := r.patchStatus(ctx, s); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+		if s.progressDeferred > 0 && retErr == nil {
+			result = shortest(result, ctrl.Result{RequeueAfter: s.progressDeferred})
 		}
 	}()
 
@@ -124,18 +134,28 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	return result, nil
 }
 
-// patchStatus writes the status once, and only when it changed.
+// patchStatus writes the status once, and only when it changed. A change
+// that only reports a rollout's progress waits for the progress throttle.
 func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
+	now := r.Clock.Now()
 	st := s.app.Status.DeepCopy()
-	s.fillStatus(st, r.Clock.Now())
+	s.fillStatus(st, now)
 	r.setCompliance(st, s)
 	if equality.Semantic.DeepEqual(*st, s.before.Status) {
 		return nil
+	}
+	key := client.ObjectKeyFromObject(s.app)
+	if progressOnly(&s.before.Status, st) {
+		if wait := r.progress.wait(key, now, r.SettleAfter); wait > 0 {
+			s.progressDeferred = wait
+			return nil
+		}
 	}
 	s.app.Status = *st
 	if err := r.Status().Patch(ctx, s.app, client.MergeFrom(s.before)); err != nil {
 		return err
 	}
+	r.progress.wrote(key, now)
 	r.recordPinning(s)
 	return nil
 }
