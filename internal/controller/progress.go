@@ -1,10 +1,11 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -12,40 +13,73 @@ import (
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 )
 
-// progressThrottle spaces out the status writes that only report a rollout's
-// progress: replica counts, and which processes are still waiting. Every pod
-// that starts or becomes Ready moves a Deployment's status and brings a pass;
-// writing each step cost three to five status writes per app and rollout. A
-// progress-only change is written at most once per interval per app, and a
-// deferred one comes back with a requeue, so the status is never more than
-// one interval behind. Any other change (Ready, a failure, a new release) is
-// written at once. The times live in memory: after a restart the first
-// progress is written at once.
+// progressThrottle remembers each app's last status write, by hashes, for
+// two savings:
+//
+//   - A pass whose cache has not yet seen our last status write (a Deployment
+//     event can overtake it) would write the same status again; it writes
+//     nothing when the status equals the last one written.
+//   - While a rollout runs, every pod that starts or becomes Ready moves a
+//     Deployment's status and brings a pass. A change that only reports the
+//     rollout's progress is written at most once per interval per app; a
+//     deferred one comes back with a requeue, so the status is never more than
+//     one interval behind. Any other change (Ready, a failure, a new release,
+//     a factor) is written at once.
+//
+// The records live in memory: after a restart, or on a new leader, the first
+// write is never skipped or deferred.
 type progressThrottle struct {
 	mu   sync.Mutex
-	last map[types.NamespacedName]time.Time
+	last map[types.NamespacedName]statusWrite
 }
 
-// wait returns how long a progress-only write of key must wait, or 0.
-func (p *progressThrottle) wait(key types.NamespacedName, now time.Time, every time.Duration) time.Duration {
+// statusWrite records one status write of an app.
+type statusWrite struct {
+	uid types.UID
+	at  time.Time
+	// full hashes the whole status; significant hashes it without progress.
+	full, significant [sha256.Size]byte
+	rollingOut        bool
+}
+
+func newStatusWrite(uid types.UID, st *tfv1.TwelveFactorAppStatus, at time.Time) statusWrite {
+	return statusWrite{uid: uid, at: at, full: hashStatus(st), significant: hashStatus(withoutProgress(st)),
+		rollingOut: rollingOut(st)}
+}
+
+func hashStatus(st *tfv1.TwelveFactorAppStatus) [sha256.Size]byte {
+	b, _ := json.Marshal(st) // a status always marshals
+	return sha256.Sum256(b)
+}
+
+// skip tells whether the status st of the app key (with uid) needs no write
+// now, and when it is deferred, how long until it is due.
+func (p *progressThrottle) skip(key types.NamespacedName, w statusWrite, every time.Duration) (bool, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if t, ok := p.last[key]; ok {
-		if d := t.Add(every).Sub(now); d > 0 {
-			return d
+	last, ok := p.last[key]
+	if !ok || last.uid != w.uid {
+		return false, 0
+	}
+	if last.full == w.full {
+		return true, 0
+	}
+	if last.rollingOut && w.rollingOut && last.significant == w.significant {
+		if d := last.at.Add(every).Sub(w.at); d > 0 {
+			return true, d
 		}
 	}
-	return 0
+	return false, 0
 }
 
 // wrote records a status write of key.
-func (p *progressThrottle) wrote(key types.NamespacedName, now time.Time) {
+func (p *progressThrottle) wrote(key types.NamespacedName, w statusWrite) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.last == nil {
-		p.last = map[types.NamespacedName]time.Time{}
+		p.last = map[types.NamespacedName]statusWrite{}
 	}
-	p.last[key] = now
+	p.last[key] = w
 }
 
 // forget drops a deleted app.
@@ -53,15 +87,6 @@ func (p *progressThrottle) forget(key types.NamespacedName) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.last, key)
-}
-
-// progressOnly reports whether two statuses of a rolling-out app differ only
-// in the rollout's progress.
-func progressOnly(was, now *tfv1.TwelveFactorAppStatus) bool {
-	if !rollingOut(was) || !rollingOut(now) {
-		return false
-	}
-	return equality.Semantic.DeepEqual(withoutProgress(was), withoutProgress(now))
 }
 
 func rollingOut(st *tfv1.TwelveFactorAppStatus) bool {

@@ -31,66 +31,70 @@ func rollingStatus(was *tfv1.TwelveFactorAppStatus, webReady int32, waiting []st
 	return st
 }
 
-func TestProgressOnlyTellsProgressFromOtherChanges(t *testing.T) {
+func TestStatusWritesSkipRepeatsAndSpaceOutProgress(t *testing.T) {
+	var p progressThrottle
+	shop := types.NamespacedName{Namespace: "ns", Name: "shop"}
+	const uid = types.UID("u1")
+	every := 5 * time.Second
 	t0 := time.Unix(1000, 0)
-	start := rollingStatus(nil, 0, []string{"web", "worker"}, t0)
 	t1 := t0.Add(time.Second)
+	start := rollingStatus(nil, 0, []string{"web", "worker"}, t0)
+	skip := func(st *tfv1.TwelveFactorAppStatus, id types.UID, at time.Time) (bool, time.Duration) {
+		return p.skip(shop, newStatusWrite(id, st, at), every)
+	}
+
+	if s, _ := skip(start, uid, t0); s {
+		t.Fatal("a first write is never skipped")
+	}
+	p.wrote(shop, newStatusWrite(uid, start, t0))
+
 	cases := []struct {
 		name string
-		now  *tfv1.TwelveFactorAppStatus
-		want bool
+		st   *tfv1.TwelveFactorAppStatus
+		uid  types.UID
+		at   time.Time
+		skip bool
+		wait time.Duration
 	}{
-		{"a pod became ready", rollingStatus(start, 1, []string{"web", "worker"}, t1), true},
-		{"web is done, worker waits", rollingStatus(start, 2, []string{"worker"}, t1), true},
-		{"the rollout completed", rollingStatus(start, 2, nil, t1), false},
+		{"the same status again (the cache lags our write)", start, uid, t1, true, 0},
+		{"a pod became ready", rollingStatus(start, 1, []string{"web", "worker"}, t1), uid, t1, true, 4 * time.Second},
+		{"web is done, worker waits", rollingStatus(start, 2, []string{"worker"}, t1), uid, t1, true, 4 * time.Second},
+		{"progress one interval later", rollingStatus(start, 1, []string{"web", "worker"}, t0.Add(every)), uid, t0.Add(every), false, 0},
+		{"the rollout completed", rollingStatus(start, 2, nil, t1), uid, t1, false, 0},
 		{"another release is the target", func() *tfv1.TwelveFactorAppStatus {
 			st := rollingStatus(start, 1, []string{"web", "worker"}, t1)
 			st.CurrentRelease = 1
 			return st
-		}(), false},
+		}(), uid, t1, false, 0},
 		{"a process was added", func() *tfv1.TwelveFactorAppStatus {
 			st := rollingStatus(start, 1, []string{"web", "worker"}, t1)
 			st.Processes = append(st.Processes, tfv1.ProcessStatus{Name: "clock", Replicas: 1, Release: 2})
 			return st
-		}(), false},
+		}(), uid, t1, false, 0},
 		{"a factor changed", func() *tfv1.TwelveFactorAppStatus {
 			st := rollingStatus(start, 1, []string{"web", "worker"}, t1)
 			st.Factors = []tfv1.FactorResult{{Factor: "III", Status: "Warn", Reason: "SecretLookingLiteral"}}
 			return st
-		}(), false},
+		}(), uid, t1, false, 0},
+		{"an app of the same name made again", start, "u2", t1, false, 0},
 	}
 	for _, c := range cases {
-		if got := progressOnly(start, c.now); got != c.want {
-			t.Errorf("%s: progressOnly = %v, want %v", c.name, got, c.want)
+		s, wait := skip(c.st, c.uid, c.at)
+		if s != c.skip || wait != c.wait {
+			t.Errorf("%s: skip %v after %v, want %v after %v", c.name, s, wait, c.skip, c.wait)
 		}
 	}
-	ready := rollingStatus(nil, 2, nil, t0)
-	if progressOnly(ready, rollingStatus(ready, 2, nil, t1)) {
-		t.Error("a Ready app is not rolling out: nothing it writes is progress-only")
-	}
-}
 
-func TestProgressThrottleSpacesWritesPerApp(t *testing.T) {
-	var p progressThrottle
-	shop := types.NamespacedName{Namespace: "ns", Name: "shop"}
-	cart := types.NamespacedName{Namespace: "ns", Name: "cart"}
-	t0 := time.Unix(1000, 0)
-	every := 5 * time.Second
-	if w := p.wait(shop, t0, every); w != 0 {
-		t.Fatalf("never written: wait %v, want 0", w)
-	}
-	p.wrote(shop, t0)
-	if w := p.wait(shop, t0.Add(2*time.Second), every); w != 3*time.Second {
-		t.Errorf("2s after a write: wait %v, want 3s", w)
-	}
-	if w := p.wait(cart, t0.Add(2*time.Second), every); w != 0 {
-		t.Errorf("another app waits %v, want 0", w)
-	}
-	if w := p.wait(shop, t0.Add(every), every); w != 0 {
-		t.Errorf("one interval after a write: wait %v, want 0", w)
+	// A Ready app is not rolling out: a change is written at once.
+	ready := rollingStatus(start, 2, nil, t1)
+	p.wrote(shop, newStatusWrite(uid, ready, t1))
+	changed := ready.DeepCopy()
+	changed.ProcessSummary = "web 1/2, worker 1/1"
+	if s, _ := skip(changed, uid, t1); s {
+		t.Error("a change of a Ready app was deferred")
 	}
 	p.forget(shop)
-	if w := p.wait(shop, t0.Add(time.Second), every); w != 0 {
-		t.Errorf("forgotten: wait %v, want 0", w)
+	if s, _ := skip(ready, uid, t1); s {
+		t.Error("a forgotten app's write was skipped")
 	}
 }

@@ -134,8 +134,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	return result, nil
 }
 
-// patchStatus writes the status once, and only when it changed. A change
-// that only reports a rollout's progress waits for the progress throttle.
+// patchStatus writes the status once, and only when it changed: from the
+// cached app, and from our last write (the cache may lag it). A change that
+// only reports a rollout's progress waits for the progress throttle.
 func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 	now := r.Clock.Now()
 	st := s.app.Status.DeepCopy()
@@ -145,17 +146,16 @@ func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 		return nil
 	}
 	key := client.ObjectKeyFromObject(s.app)
-	if progressOnly(&s.before.Status, st) {
-		if wait := r.progress.wait(key, now, r.SettleAfter); wait > 0 {
-			s.progressDeferred = wait
-			return nil
-		}
+	w := newStatusWrite(s.app.UID, st, now)
+	if skip, wait := r.progress.skip(key, w, r.SettleAfter); skip {
+		s.progressDeferred = wait
+		return nil
 	}
 	s.app.Status = *st
 	if err := r.Status().Patch(ctx, s.app, client.MergeFrom(s.before)); err != nil {
 		return err
 	}
-	r.progress.wrote(key, now)
+	r.progress.wrote(key, w)
 	r.recordPinning(s)
 	return nil
 }
