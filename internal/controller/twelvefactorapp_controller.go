@@ -46,15 +46,13 @@ type AppReconciler struct {
 	// RetryAfter is how long to wait before retrying a missing dependency.
 	RetryAfter time.Duration
 	// SettleAfter is when a pass that applied Deployments, and so left the
-	// status to the next pass, comes back should no event bring that pass. It
-	// is also the least time between two status writes that only report a
-	// rollout's progress.
+	// status to the next pass, comes back should no event bring that pass.
 	SettleAfter time.Duration
 	// StartupWarnSeconds is the startup time above which factor IX warns.
 	StartupWarnSeconds float64
 
-	services *provisionedServiceWatcher
-	progress progressThrottle
+	services     *provisionedServiceWatcher
+	statusWrites lastStatusWrites
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
@@ -80,7 +78,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	app := &tfv1.TwelveFactorApp{}
 	if err := r.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.progress.forget(req.NamespacedName)
+			r.statusWrites.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -102,9 +100,6 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		}
 		if err := r.patchStatus(ctx, s); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
-		}
-		if s.progressDeferred > 0 && retErr == nil {
-			result = shortest(result, ctrl.Result{RequeueAfter: s.progressDeferred})
 		}
 	}()
 
@@ -135,8 +130,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 }
 
 // patchStatus writes the status once, and only when it changed: from the
-// cached app, and from our last write (the cache may lag it). A change that
-// only reports a rollout's progress waits for the progress throttle.
+// cached app, and from our last write (the cache may lag it).
 func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 	now := r.Clock.Now()
 	st := s.app.Status.DeepCopy()
@@ -146,16 +140,15 @@ func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
 		return nil
 	}
 	key := client.ObjectKeyFromObject(s.app)
-	w := newStatusWrite(s.app.UID, st, now)
-	if skip, wait := r.progress.skip(key, w, r.SettleAfter); skip {
-		s.progressDeferred = wait
+	w := newStatusWrite(s.app.UID, st)
+	if r.statusWrites.written(key, w) {
 		return nil
 	}
 	s.app.Status = *st
 	if err := r.Status().Patch(ctx, s.app, client.MergeFrom(s.before)); err != nil {
 		return err
 	}
-	r.progress.wrote(key, w)
+	r.statusWrites.wrote(key, w)
 	r.recordPinning(s)
 	return nil
 }

@@ -47,10 +47,7 @@ type appScope struct {
 	// Deployment: its watch event brings the next pass, which writes the
 	// status with the Deployment in it.
 	deploymentsApplied bool
-	// progressDeferred is set when a progress-only status write was left
-	// for later: the pass comes back after it.
-	progressDeferred time.Duration
-	blocker          *blocker
+	blocker            *blocker
 
 	factors    []tfv1.FactorResult
 	policyMode string
