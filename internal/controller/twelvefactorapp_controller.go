@@ -132,9 +132,8 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 // patchStatus writes the status once, and only when it changed: from the
 // cached app, and from our last write (the cache may lag it).
 func (r *AppReconciler) patchStatus(ctx context.Context, s *appScope) error {
-	now := r.Clock.Now()
 	st := s.app.Status.DeepCopy()
-	s.fillStatus(st, now)
+	s.fillStatus(st, r.Clock.Now())
 	r.setCompliance(st, s)
 	if equality.Semantic.DeepEqual(*st, s.before.Status) {
 		return nil

@@ -33,8 +33,8 @@ import (
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
-// ServiceCIDR is the simulated cluster's Service IP range (kubeadm's default
-// network, sized for tens of thousands of Services).
+// ServiceCIDR is the simulated cluster's Service IP range (the start of
+// kubeadm's default 10.96.0.0/12, room for 65,534 Services).
 const ServiceCIDR = "10.96.0.0/16"
 
 // Options configure a simulated cluster.
