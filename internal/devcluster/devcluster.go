@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -378,6 +379,30 @@ func (c *Cluster) EnsureNamespace(ctx context.Context, name string, labels map[s
 }
 
 func ptrFalse() *bool { f := false; return &f }
+
+// DeleteNamespaces deletes the namespaces and waits until they are gone, or
+// until timeout: the namespace controller frees their pods and Service IPs
+// for what runs next.
+func DeleteNamespaces(ctx context.Context, c client.Client, timeout time.Duration, names ...string) error {
+	var errs []error
+	for _, name := range names {
+		if err := c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("deleting namespace %s: %w", name, err))
+		}
+	}
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, name := range names {
+			if err := c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("namespaces %v still terminating after %s: %w", names, timeout, err))
+	}
+	return errors.Join(errs...)
+}
 
 // Apply creates every object in the YAML files (multi-document) of dir,
 // skipping kustomization.yaml. Existing objects are left as they are.

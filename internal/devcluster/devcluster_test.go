@@ -125,6 +125,12 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 	g.Expect(ones).To(BeNumerically("<=", 16))
 	g.Expect(svcRange.Contains(net.ParseIP(svc.Spec.ClusterIP))).To(BeTrue(), "ClusterIP %s is outside %s", svc.Spec.ClusterIP, svcRange)
 
+	// DeleteNamespaces returns once the namespace controller has removed them.
+	g.Expect(c.EnsureNamespace(ctx, "scratch", nil)).To(Succeed())
+	g.Expect(cl.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "scratch"}})).To(Succeed())
+	g.Expect(devcluster.DeleteNamespaces(ctx, cl, time.Minute, "scratch")).To(Succeed())
+	g.Expect(apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Name: "scratch"}, &corev1.Namespace{}))).To(BeTrue())
+
 	pids := c.PIDs()
 	g.Expect(pids).To(HaveLen(3))
 	g.Expect(c.Stop()).To(Succeed())

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -585,20 +584,8 @@ func withRV(ctx context.Context, c client.Client, obj client.Object) client.Obje
 
 func (b *bench) deleteNamespaces(ctx context.Context, r *nResult) {
 	logf("Deleting the namespaces of N=%d", r.n)
-	for _, ns := range []string{r.nsOp, r.nsFloor, r.nsHelm} {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if err := b.c.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
-			logf("    deleting %s: %v", ns, err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Minute)
-	for _, ns := range []string{r.nsOp, r.nsFloor, r.nsHelm} {
-		for time.Now().Before(deadline) {
-			if err := b.c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); apierrors.IsNotFound(err) {
-				break
-			}
-			time.Sleep(2 * time.Second)
-		}
+	if err := devcluster.DeleteNamespaces(ctx, b.c, 10*time.Minute, r.nsOp, r.nsFloor, r.nsHelm); err != nil {
+		logf("    %v", err)
 	}
 	b.settle(ctx)
 }

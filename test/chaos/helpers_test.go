@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -17,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 )
 
 func ctx() context.Context { return context.Background() }
@@ -30,19 +30,9 @@ func newNamespace(t *testing.T) string {
 	// A test's pods and Service IPs are freed for the next one (or the next
 	// -count round): the fake nodes hold 750 pods in all.
 	t.Cleanup(func() {
-		obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-		if err := cluster.Client.Delete(ctx(), obj); err != nil {
-			t.Logf("deleting namespace %s: %v", ns, err)
-			return
+		if err := devcluster.DeleteNamespaces(ctx(), cluster.Client, 2*time.Minute, ns); err != nil {
+			t.Log(err)
 		}
-		deadline := time.Now().Add(2 * time.Minute)
-		for time.Now().Before(deadline) {
-			if apierrors.IsNotFound(cluster.Client.Get(ctx(), client.ObjectKey{Name: ns}, obj)) {
-				return
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		t.Logf("namespace %s is still terminating after 2m", ns)
 	})
 	return ns
 }
