@@ -31,6 +31,9 @@ const (
 	LabelSecretKind = "twelvefactor.dev/secret-kind"
 	// LabelPolicy on a Namespace selects the policy mode: enforce or warn.
 	LabelPolicy = "twelvefactor.dev/policy"
+	// AnnotationDataHash on a release Secret is the SHA-256 of its data, the
+	// value the Release records in spec.envSecretHash or bindings[].secretHash.
+	AnnotationDataHash = "twelvefactor.dev/data-hash"
 	// LabelInUse marks the Release that runs or is pinned; the release
 	// protection policy refuses to delete it.
 	LabelInUse = "twelvefactor.dev/in-use"
@@ -93,6 +96,17 @@ const (
 	ReasonJobSucceeded        = "JobSucceeded"
 	ReasonJobFailed           = "JobFailed"
 	ReasonReleaseInUse        = "ReleaseInUse"
+	// ReasonNameConflict: an object under a name the operator derives exists
+	// and is not the operator's. The operator never writes, adopts or deletes it.
+	ReasonNameConflict = "NameConflict"
+	// ReasonApplyFailed: the API server refused an object the operator wrote.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonReleaseSecretMissing: a release's env or binding Secret is gone
+	// and cannot be made again from the spec.
+	ReasonReleaseSecretMissing = "ReleaseSecretMissing"
+	// ReasonReleaseSecretAltered: a release's Secret no longer holds the data
+	// the release recorded, or is not immutable.
+	ReasonReleaseSecretAltered = "ReleaseSecretAltered"
 )
 
 // Defaults.

@@ -47,6 +47,14 @@ type ReleaseSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	EnvSecretName string `json:"envSecretName"`
 
+	// envSecretHash is the SHA-256 of the env Secret's data, as the operator
+	// wrote it. The Secret is checked against it before the release runs, so
+	// a Secret replaced under the same name is never used. Empty on releases
+	// made before the operator recorded it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	EnvSecretHash string `json:"envSecretHash,omitempty"`
+
 	// configKeys lists the environment variable names of the release, never
 	// their values.
 	// +optional
@@ -92,6 +100,11 @@ type ReleaseBinding struct {
 	// secretName names the immutable snapshot Secret.
 	// +required
 	SecretName string `json:"secretName"`
+	// secretHash is the SHA-256 of the snapshot Secret's data, as the
+	// operator wrote it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	SecretHash string `json:"secretHash,omitempty"`
 	// type of the binding.
 	// +optional
 	Type string `json:"type,omitempty"`

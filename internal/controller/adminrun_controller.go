@@ -27,6 +27,9 @@ type AdminRunReconciler struct {
 	Clock     clock.PassiveClock
 	// TTL is how long a finished run is kept when its spec sets no TTL.
 	TTL time.Duration
+
+	applier *applier
+	secrets *secretVerifier
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=adminruns,verbs=get;list;watch;delete

@@ -163,14 +163,28 @@ const (
 	labelAdminRun = "twelvefactor.dev/adminrun"
 )
 
-// ensureJob applies the run's Job once.
+// ensureJob creates the run's Job once, from Secrets verified to be the
+// release's. A Job under the run's name that the run does not control is
+// never mirrored: the run fails with NameConflict.
 func (r *AdminRunReconciler) ensureJob(ctx context.Context, s *runScope) (ctrl.Result, error) {
 	if s.done {
 		return ctrl.Result{}, nil
 	}
+	key := client.ObjectKey{Namespace: s.run.Namespace, Name: render.AdminJobName(s.run.Name)}
 	job := &batchv1.Job{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: s.run.Namespace, Name: render.AdminJobName(s.run.Name)}, job)
+	err := r.Get(ctx, key, job)
+	if apierrors.IsNotFound(err) {
+		// The cache holds only labelled Jobs: a foreign one needs a live read.
+		err = r.APIReader.Get(ctx, key, job)
+	}
 	if err == nil {
+		if !controlledBy(job, s.run.UID) {
+			if !s.finished() {
+				r.fail(s, tfv1.ReasonNameConflict, newConflict("Job", job).message())
+			}
+			s.done = true
+			return ctrl.Result{}, nil
+		}
 		s.job = job
 		s.run.Status.JobName = job.Name
 		return ctrl.Result{}, nil
@@ -185,12 +199,30 @@ func (r *AdminRunReconciler) ensureJob(ctx context.Context, s *runScope) (ctrl.R
 		}
 		return ctrl.Result{}, nil
 	}
+	states, err := r.secrets.verify(ctx, s.rel)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if p := secretProblem(s.rel, states); p != nil {
+		if p.reason == tfv1.ReasonReleaseSecretMissing && s.rel.Spec.Number == s.app.Status.CurrentRelease {
+			// The app makes the Secrets of its running release again.
+			r.setCondition(s, tfv1.ConditionWaiting, metav1.ConditionTrue, p.reason, p.message)
+			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
+		}
+		r.fail(s, p.reason, p.message)
+		return ctrl.Result{}, nil
+	}
 	ac := render.AdminJob(s.app, s.rel, s.run, nil)
 	if s.run.Spec.Serial {
 		ac.WithLabels(map[string]string{labelSerial: "true"})
 	}
-	if err := r.Apply(ctx, ac, client.FieldOwner(tfv1.AdminRunFieldManager), client.ForceOwnership); err != nil {
+	res, err := r.applier.apply(ctx, ac, nil, &batchv1.Job{}, s.run.UID)
+	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("applying Job of AdminRun %s: %w", s.run.Name, err)
+	}
+	if res.conflict != nil {
+		r.fail(s, tfv1.ReasonNameConflict, res.conflict.message())
+		return ctrl.Result{}, nil
 	}
 	s.run.Status.JobName = render.AdminJobName(s.run.Name)
 	s.run.Status.Phase = tfv1.PhasePending

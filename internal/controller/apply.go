@@ -2,21 +2,25 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
-	"strings"
+	"sync"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/client-go/applyconfigurations"
+	"k8s.io/utils/lru"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
 
-	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/render"
 )
 
@@ -34,108 +38,370 @@ func nilIfNil(ac runtime.ApplyConfiguration) runtime.ApplyConfiguration {
 	return ac
 }
 
-// stamp records the hash of an apply configuration in an annotation on it.
-func stamp(ac runtime.ApplyConfiguration) string {
-	h := render.Hash(ac)
-	a := map[string]string{render.AppliedHashAnnotation: h}
-	switch o := ac.(type) {
-	case *appsv1ac.DeploymentApplyConfiguration:
-		o.WithAnnotations(a)
-	case *corev1ac.ServiceApplyConfiguration:
-		o.WithAnnotations(a)
-	case *policyv1ac.PodDisruptionBudgetApplyConfiguration:
-		o.WithAnnotations(a)
-	case *autoscalingv2ac.HorizontalPodAutoscalerApplyConfiguration:
-		o.WithAnnotations(a)
-	}
-	return h
+// namedApply is what every apply configuration the operator renders offers.
+type namedApply interface {
+	runtime.ApplyConfiguration
+	GetName() *string
+	GetNamespace() *string
+	GetKind() *string
 }
 
-// applyIfChanged applies an object with server-side apply under the operator's
-// field owner, unless the cached object already carries the same applied hash.
-// A steady state therefore sends no request at all.
-// It reports whether it sent the apply.
-func (r *AppReconciler) applyIfChanged(ctx context.Context, ac runtime.ApplyConfiguration, existing client.Object) (bool, error) {
-	h := stamp(ac)
-	if existing != nil && existing.GetAnnotations()[render.AppliedHashAnnotation] == h && !drifted(existing) {
-		return false, nil
-	}
-	return true, r.Apply(ctx, ac, client.FieldOwner(tfv1.FieldManager), client.ForceOwnership)
+// conflict is an object under a derived name that the operator did not make.
+type conflict struct {
+	kind, name string
+	// owner describes the object's controller, or "" when it has none.
+	owner string
 }
 
-// drifted reports whether another field manager changed fields we set on a
-// Deployment: its image or, when we own it, its replica count.
-func drifted(obj client.Object) bool {
-	d, ok := obj.(*appsv1.Deployment)
-	if !ok {
+func newConflict(kind string, o client.Object) *conflict {
+	c := &conflict{kind: kind, name: o.GetName()}
+	if ref := metav1.GetControllerOf(o); ref != nil {
+		c.owner = fmt.Sprintf("%s %q", ref.Kind, ref.Name)
+	}
+	return c
+}
+
+func (c *conflict) message() string {
+	owner := "no controller"
+	if c.owner != "" {
+		owner = "controller " + c.owner
+	}
+	return fmt.Sprintf("%s %q exists and was not made by the operator for this app (it has %s): delete or rename it; the operator never writes it, and retries", c.kind, c.name, owner)
+}
+
+// controlledBy reports whether obj's controller owner reference names uid.
+func controlledBy(obj metav1.Object, uid types.UID) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == uid
+}
+
+// applier is the one path by which the operator writes the objects it owns
+// with server-side apply. Before every write it checks that the object under
+// the name is the owner's (never a foreign one), and it writes only when the
+// object differs from what the operator wants: a value the operator set was
+// changed (by anyone, under any field manager), or another field manager added
+// fields to the object's spec. Comparing what the operator's field manager
+// owns in the cached object with the desired configuration needs no GET, so a
+// steady state makes no request at all.
+type applier struct {
+	// manager is the field manager of every write.
+	manager   string
+	client    client.Client
+	apiReader client.Reader
+	scheme    *runtime.Scheme
+	converter managedfields.TypeConverter
+	// clean remembers objects found equal to the desired configuration, by UID:
+	// the resourceVersion and the desired configuration's hash. An object
+	// unchanged since is not compared again.
+	clean *lru.Cache
+	mu    sync.Mutex
+}
+
+type cleanKey struct{ resourceVersion, hash string }
+
+func newApplier(manager string, c client.Client, apiReader client.Reader, scheme *runtime.Scheme) *applier {
+	return &applier{manager: manager, client: c, apiReader: apiReader, scheme: scheme,
+		converter: applyconfigurations.NewTypeConverter(scheme), clean: lru.New(100_000)}
+}
+
+// applyResult says what an apply did.
+type applyResult struct {
+	// wrote is true when a request changed, or may have changed, the object.
+	wrote bool
+	// conflict is set when a foreign object holds the name; nothing was written.
+	conflict *conflict
+}
+
+// apply makes the object named by ac what ac says, when the object is the
+// owner's or does not exist. cached is the informer's copy (nil when the cache
+// has none); empty is a new object of the kind, for a live read.
+func (a *applier) apply(ctx context.Context, ac namedApply, cached, empty client.Object, owner types.UID, ignore ...fieldpath.Path) (applyResult, error) {
+	kind := *ac.GetKind()
+	existing := cached
+	if existing == nil || !controlledBy(existing, owner) {
+		// The cache holds only labelled objects: confirm with a live read, so
+		// an object squatting the name without our labels is never written.
+		err := a.apiReader.Get(ctx, client.ObjectKey{Namespace: *ac.GetNamespace(), Name: *ac.GetName()}, empty)
+		switch {
+		case apierrors.IsNotFound(err):
+			existing = nil
+		case err != nil:
+			return applyResult{}, err
+		default:
+			existing = empty
+		}
+	}
+	if existing != nil && !controlledBy(existing, owner) {
+		return applyResult{conflict: newConflict(kind, existing)}, nil
+	}
+	if existing == nil {
+		return applyResult{wrote: true}, a.client.Apply(ctx, ac, client.FieldOwner(a.manager), client.ForceOwnership)
+	}
+	hash := render.Hash(ac)
+	if a.isClean(existing, hash) {
+		return applyResult{}, nil
+	}
+	d, err := a.diff(existing, ac, ignore)
+	if err != nil {
+		return applyResult{}, fmt.Errorf("comparing %s %s: %w", kind, existing.GetName(), err)
+	}
+	if !d.changed && d.foreign.Empty() {
+		a.markClean(existing, hash)
+		return applyResult{}, nil
+	}
+	ctrl.LoggerFrom(ctx).V(4).Info("Object differs from what the operator applies", "kind", kind, "name", existing.GetName(),
+		"differs", d.why, "foreign", d.foreign.String())
+	if !d.foreign.Empty() {
+		if err := a.removeForeign(ctx, existing, empty, d.foreign); err != nil {
+			return applyResult{}, fmt.Errorf("removing fields another manager added to %s %s: %w", kind, existing.GetName(), err)
+		}
+	}
+	return applyResult{wrote: true}, a.client.Apply(ctx, ac, client.FieldOwner(a.manager), client.ForceOwnership)
+}
+
+func (a *applier) isClean(o client.Object, hash string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	v, ok := a.clean.Get(o.GetUID())
+	return ok && v.(cleanKey) == cleanKey{o.GetResourceVersion(), hash}
+}
+
+func (a *applier) markClean(o client.Object, hash string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clean.Add(o.GetUID(), cleanKey{o.GetResourceVersion(), hash})
+}
+
+// forget drops what the applier remembers of an object.
+func (a *applier) forget(uid types.UID) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.clean.Remove(uid)
+}
+
+// difference is how an object differs from the desired configuration.
+type difference struct {
+	// changed: a field the operator sets has another value, is gone, or is no
+	// longer owned by the operator's field manager.
+	changed bool
+	// foreign: fields under spec that other field managers added and the
+	// operator does not set.
+	foreign *fieldpath.Set
+	// why says what differs, for the log (field paths, never values).
+	why string
+}
+
+var (
+	specPath = fieldpath.MakePathOrDie("spec")
+	identity = fieldpath.NewSet(fieldpath.MakePathOrDie("apiVersion"), fieldpath.MakePathOrDie("kind"),
+		fieldpath.MakePathOrDie("metadata", "name"), fieldpath.MakePathOrDie("metadata", "namespace"))
+)
+
+// diff compares an object with the desired configuration.
+func (a *applier) diff(existing client.Object, ac runtime.ApplyConfiguration, ignore []fieldpath.Path) (difference, error) {
+	desired, err := a.desiredTyped(existing, ac)
+	if err != nil {
+		return difference{}, err
+	}
+	// Identity is owned by no field manager: compare the rest.
+	desired = desired.RemoveItems(identity)
+	want, err := desired.ToFieldSet()
+	if err != nil {
+		return difference{}, err
+	}
+	live, err := a.typed(existing)
+	if err != nil {
+		return difference{}, err
+	}
+	ours := &fieldpath.Set{}
+	foreign := &fieldpath.Set{}
+	for _, mf := range existing.GetManagedFields() {
+		if mf.FieldsV1 == nil || mf.Subresource == "status" {
+			continue
+		}
+		set := &fieldpath.Set{}
+		if err := set.FromJSON(mf.FieldsV1.GetRawReader()); err != nil {
+			return difference{}, err
+		}
+		if mf.Manager == a.manager && mf.Operation == metav1.ManagedFieldsOperationApply {
+			ours = ours.Union(set)
+			continue
+		}
+		foreign = foreign.Union(set)
+	}
+	d := difference{foreign: &fieldpath.Set{}}
+	// Every field we set must be ours, with our value.
+	if lost := want.Leaves().Difference(ours); !lost.Empty() {
+		d.changed, d.why = true, "not owned: "+lost.String()
+	} else {
+		cmp, err := live.ExtractItems(want.Leaves()).Compare(desired)
+		if err != nil {
+			return difference{}, err
+		}
+		d.changed = !cmp.IsSame()
+		if d.changed {
+			d.why = "changed: " + cmp.String()
+		}
+	}
+	// Fields other managers added under spec, which we do not set.
+	added := filterPaths(foreign.Difference(want), func(p fieldpath.Path) bool {
+		if !hasPrefix(p, specPath) {
+			return false
+		}
+		for _, i := range ignore {
+			if hasPrefix(p, i) {
+				return false
+			}
+		}
+		return true
+	})
+	d.foreign = topmost(added)
+	return d, nil
+}
+
+func filterPaths(s *fieldpath.Set, keep func(fieldpath.Path) bool) *fieldpath.Set {
+	out := &fieldpath.Set{}
+	s.Iterate(func(p fieldpath.Path) {
+		if keep(p) {
+			out.Insert(p.Copy())
+		}
+	})
+	return out
+}
+
+// hasPrefix reports whether p is prefix or lies under it.
+func hasPrefix(p, prefix fieldpath.Path) bool {
+	if len(p) < len(prefix) {
 		return false
 	}
-	for _, mf := range d.ManagedFields {
-		if mf.Manager == tfv1.FieldManager || mf.Manager == "kube-controller-manager" || mf.Subresource != "" {
-			continue
-		}
-		if mf.FieldsV1 == nil {
-			continue
-		}
-		raw := string(mf.FieldsV1.Raw)
-		if containsAny(raw, `"f:image"`, `"f:replicas"`, `"f:command"`, `"f:envFrom"`) {
-			return true
+	for i := range prefix {
+		if !p[i].Equals(prefix[i]) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
+// topmost keeps, of the added paths, those with no added ancestor, so a
+// removal takes out whole added list items and fields.
+func topmost(added *fieldpath.Set) *fieldpath.Set {
+	out := &fieldpath.Set{}
+	added.Iterate(func(p fieldpath.Path) {
+		for i := 1; i < len(p); i++ {
+			if added.Has(p[:i]) {
+				return // an ancestor is removed already
+			}
 		}
-	}
-	return false
+		out.Insert(p.Copy())
+	})
+	return out
 }
 
-// ownedObjects lists the app's Deployments, Services, PDBs and HPAs from the
-// cache, by kind and name.
-func (r *AppReconciler) ownedObjects(ctx context.Context, s *appScope) (map[string]map[string]client.Object, error) {
-	out := map[string]map[string]client.Object{}
-	add := func(kind string, o client.Object) {
-		if !ownedBy(o, s.app.UID) {
-			return
-		}
-		if out[kind] == nil {
-			out[kind] = map[string]client.Object{}
-		}
-		out[kind][o.GetName()] = o
-	}
-	for _, d := range s.deployments {
-		add("Deployment", d)
-	}
-	svcs := &corev1.ServiceList{}
-	if err := r.List(ctx, svcs, client.InNamespace(s.app.Namespace), s.selector()); err != nil {
+// typed converts an object to a typed value of its schema.
+func (a *applier) typed(o client.Object) (*typed.TypedValue, error) {
+	u, err := a.unstructured(o)
+	if err != nil {
 		return nil, err
 	}
-	for i := range svcs.Items {
-		add("Service", &svcs.Items[i])
-	}
-	pdbs := &policyv1.PodDisruptionBudgetList{}
-	if err := r.List(ctx, pdbs, client.InNamespace(s.app.Namespace), s.selector()); err != nil {
-		return nil, err
-	}
-	for i := range pdbs.Items {
-		add("PodDisruptionBudget", &pdbs.Items[i])
-	}
-	hpas := &autoscalingv2.HorizontalPodAutoscalerList{}
-	if err := r.List(ctx, hpas, client.InNamespace(s.app.Namespace), s.selector()); err != nil {
-		return nil, err
-	}
-	for i := range hpas.Items {
-		add("HorizontalPodAutoscaler", &hpas.Items[i])
-	}
-	return out, nil
+	return a.converter.ObjectToTyped(u, typed.AllowDuplicates)
 }
 
-// deleteOwned deletes an object the app owns, guarded by its UID.
-func (r *AppReconciler) deleteOwned(ctx context.Context, o client.Object) error {
-	uid := o.GetUID()
-	return client.IgnoreNotFound(r.Delete(ctx, o, client.Preconditions{UID: &uid}))
+func (a *applier) unstructured(o client.Object) (*unstructured.Unstructured, error) {
+	gvk, err := apiutil.GVKForObject(o, a.scheme)
+	if err != nil {
+		return nil, err
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
+}
+
+// desiredTyped converts an apply configuration to a typed value, through the
+// typed object, so quantities and other values take their canonical form.
+func (a *applier) desiredTyped(like client.Object, ac runtime.ApplyConfiguration) (*typed.TypedValue, error) {
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return nil, err
+	}
+	obj := reflect.New(reflect.TypeOf(like).Elem()).Interface().(client.Object)
+	if err := json.Unmarshal(b, obj); err != nil {
+		return nil, err
+	}
+	u, err := a.unstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	// Keep only what the configuration sets: the typed object adds zero values.
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, err
+	}
+	pruned := prune(u.Object, raw).(map[string]any)
+	pruned["apiVersion"], pruned["kind"] = u.GetAPIVersion(), u.GetKind()
+	return a.converter.ObjectToTyped(&unstructured.Unstructured{Object: pruned}, typed.AllowDuplicates)
+}
+
+// prune keeps of canonical only what raw (the configuration as written) has,
+// taking the canonical values.
+func prune(canonical, raw any) any {
+	switch r := raw.(type) {
+	case map[string]any:
+		c, ok := canonical.(map[string]any)
+		if !ok {
+			return raw
+		}
+		out := make(map[string]any, len(r))
+		for k, rv := range r {
+			if cv, ok := c[k]; ok {
+				out[k] = prune(cv, rv)
+			} else {
+				out[k] = rv
+			}
+		}
+		return out
+	case []any:
+		c, ok := canonical.([]any)
+		if !ok || len(c) != len(r) {
+			return raw
+		}
+		out := make([]any, len(r))
+		for i := range r {
+			out[i] = prune(c[i], r[i])
+		}
+		return out
+	default:
+		if canonical == nil {
+			return raw
+		}
+		return canonical
+	}
+}
+
+// removeForeign removes, from the live object, the fields other managers
+// added under spec. Server-side apply cannot remove fields another manager
+// owns, so this is the one write that is not an apply: an update of the live
+// object, guarded by its resourceVersion.
+func (a *applier) removeForeign(ctx context.Context, cached, empty client.Object, remove *fieldpath.Set) error {
+	live := empty
+	if err := a.apiReader.Get(ctx, client.ObjectKeyFromObject(cached), live); err != nil {
+		return err
+	}
+	if live.GetUID() != cached.GetUID() {
+		return fmt.Errorf("the object was replaced")
+	}
+	tv, err := a.typed(live)
+	if err != nil {
+		return err
+	}
+	m, ok := tv.RemoveItems(remove).AsValue().Unstructured().(map[string]any)
+	if !ok {
+		return fmt.Errorf("unexpected shape")
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetResourceVersion(live.GetResourceVersion())
+	return a.client.Update(ctx, u, client.FieldOwner(a.manager))
 }

@@ -58,15 +58,23 @@ func CacheOptions(syncPeriod time.Duration) cache.Options {
 
 // trimForCache drops what no reconciler reads before an object enters the
 // cache. Secrets and ConfigMaps (cached as metadata only, in every namespace)
-// keep their identity and resourceVersion; other objects lose their
-// managedFields, except Deployments, whose drift check reads them.
+// keep their identity and resourceVersion (release Secrets also the labels
+// that name their app); Releases and Jobs lose their managedFields, while
+// the workloads the applier compares keep them.
 func trimForCache(in any) (any, error) {
 	switch o := in.(type) {
 	case *metav1.PartialObjectMetadata:
-		o.ObjectMeta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID,
+		var keep map[string]string
+		if kind := o.Labels[tfv1.LabelSecretKind]; kind != "" {
+			// A release Secret: its deletion wakes its app.
+			keep = map[string]string{tfv1.LabelSecretKind: kind, tfv1.LabelApp: o.Labels[tfv1.LabelApp],
+				tfv1.LabelManagedBy: o.Labels[tfv1.LabelManagedBy]}
+		}
+		o.ObjectMeta = metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, UID: o.UID, Labels: keep,
 			ResourceVersion: o.ResourceVersion, DeletionTimestamp: o.DeletionTimestamp}
 		return o, nil
-	case *appsv1.Deployment:
+	case *appsv1.Deployment, *corev1.Service, *policyv1.PodDisruptionBudget, *autoscalingv2.HorizontalPodAutoscaler:
+		// The applier compares what the operator's field manager owns.
 		return o, nil
 	}
 	if obj, err := meta.Accessor(in); err == nil && obj.GetManagedFields() != nil {
@@ -107,6 +115,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		SettleAfter:   cfg.SettleAfter,
 
 		StartupWarnSeconds: cfg.StartupWarnSeconds,
+
+		applier: newApplier(tfv1.FieldManager, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetScheme()),
+		secrets: newSecretVerifier(mgr.GetCache(), mgr.GetAPIReader()),
 	}
 	if err := app.SetupWithManager(mgr, cfg.MaxConcurrent); err != nil {
 		return err
@@ -123,6 +134,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Recorder:  mgr.GetEventRecorder(tfv1.AdminRunFieldManager),
 		Clock:     cfg.Clock,
 		TTL:       cfg.AdminRunTTL,
+
+		applier: newApplier(tfv1.AdminRunFieldManager, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetScheme()),
+		secrets: app.secrets,
 	}
 	return run.SetupWithManager(mgr)
 }

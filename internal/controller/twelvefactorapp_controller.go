@@ -53,6 +53,8 @@ type AppReconciler struct {
 
 	services     *provisionedServiceWatcher
 	statusWrites lastStatusWrites
+	applier      *applier
+	secrets      *secretVerifier
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
@@ -87,7 +89,9 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	}
 	s := &appScope{app: app, before: app.DeepCopy()}
 	defer func() {
-		if !s.observed {
+		if !s.complete {
+			// A pass cut short by an error has not observed enough to say
+			// anything true; the retry writes the status.
 			return
 		}
 		if s.deploymentsApplied && retErr == nil {
@@ -122,6 +126,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		}
 		result = shortest(result, res)
 	}
+	s.complete = true
 	if s.blocker != nil && s.blocker.stalled {
 		log.V(1).Info("App is stalled", "app", klog.KObj(app), "reason", s.blocker.reason)
 		return ctrl.Result{}, reconcile.TerminalError(s.blocker)
@@ -188,6 +193,7 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(appFromLabel)).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refConfigMap))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
+		WatchesMetadata(&corev1.Secret{}, releaseSecretDeleted).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Build(r)
 	if err != nil {

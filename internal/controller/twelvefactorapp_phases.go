@@ -56,6 +56,13 @@ type appScope struct {
 	pinnedTo      int32
 	rolloutFailed string
 	notAvailable  []string
+	// problems are what is wrong with what runs (NameConflict, ApplyFailed,
+	// release Secrets missing or altered); outOfRelease lists the process
+	// types of the spec that the target release does not have.
+	problems     []problem
+	outOfRelease []string
+	// complete is set when every phase ran: only then is the status written.
+	complete bool
 }
 
 func (s *appScope) latest() *tfv1.Release {
@@ -212,7 +219,8 @@ func (r *AppReconciler) reuseLatest(ctx context.Context, cr contentResolver, s *
 
 // ensureRelease finds the release with the content's hash or creates the next
 // one. Names are deterministic (<app>-v<N>) and creation uses Create, so a
-// repeated or crashed pass can never make a duplicate or a gap.
+// repeated or crashed pass can never make a duplicate or a gap. A name that a
+// foreign object holds stops the release, and nothing is created.
 func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Result, error) {
 	if s.content == nil || s.blocker != nil {
 		return ctrl.Result{}, nil
@@ -220,21 +228,28 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 	hash := s.hash
 	latest := s.latest()
 	if latest != nil {
-		complete, err := r.releaseSecretsExist(ctx, latest)
+		states, err := r.secrets.verify(ctx, latest)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		missing := map[string]bool{}
+		for _, st := range states {
+			if st.missing {
+				missing[st.name] = true
+			}
+		}
 		if latest.Spec.ContentHash == hash {
-			if !complete && s.reused {
+			if len(missing) > 0 && s.reused {
 				// Its Secrets went since reuseLatest saw them: resolve again.
 				return ctrl.Result{RequeueAfter: time.Second}, nil
 			}
-			if !complete {
-				return ctrl.Result{}, r.applyReleaseSecrets(ctx, latest, s.content)
+			if len(missing) > 0 {
+				// Made again from the spec, which still resolves to this content.
+				return ctrl.Result{}, r.createReleaseSecrets(ctx, latest, s.content, missing)
 			}
 			return ctrl.Result{}, nil
 		}
-		if !complete && latest.Spec.Number != s.applied && latest.Spec.Number != s.pin() {
+		if len(missing) > 0 && latest.Spec.Number != s.applied && latest.Spec.Number != s.pin() {
 			// A crash left this release without its Secrets, and the content has
 			// moved on: it never ran, so it is made again with the new content.
 			// It may carry the in-use label from its creation, which the release
@@ -254,13 +269,20 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 			return r.ensureRelease(ctx, s)
 		}
 	}
-	prev, err := r.previous(ctx, s, latest)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
 	n := int32(1)
 	if latest != nil {
 		n = latest.Spec.Number + 1
+	}
+	if p, wait, err := r.namesFree(ctx, s, n); err != nil || p != nil || wait {
+		if p != nil {
+			s.problems = append(s.problems, *p)
+			s.blocker = &blocker{reason: p.reason, message: p.message}
+		}
+		return ctrl.Result{RequeueAfter: r.RetryAfter / 10}, err
+	}
+	prev, err := r.previous(ctx, s, latest)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	rel := newRelease(s.app, n, s.content, hash, release.Describe(*s.content, prev))
 	rel.Annotations[annotationSources] = s.fingerprint
@@ -276,7 +298,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		}
 		return ctrl.Result{}, err
 	}
-	if err := r.applyReleaseSecrets(ctx, rel, s.content); err != nil {
+	if err := r.createReleaseSecrets(ctx, rel, s.content, nil); err != nil {
 		return ctrl.Result{}, err
 	}
 	s.releases = append(s.releases, rel)
@@ -285,6 +307,39 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		"Created release v%d: %s", n, rel.Spec.Description)
 	releasesTotal.Inc()
 	return ctrl.Result{}, nil
+}
+
+// namesFree checks, with live reads, that no object holds the names release n
+// would take: the Release, its env Secret and its binding Secrets. A Release
+// of this app that the cache does not show yet means wait.
+func (r *AppReconciler) namesFree(ctx context.Context, s *appScope, n int32) (*problem, bool, error) {
+	rel := &tfv1.Release{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.app.Namespace, Name: release.Name(s.app.Name, n)}, rel)
+	switch {
+	case err == nil && ownedBy(rel, s.app.UID):
+		return nil, true, nil
+	case err == nil:
+		return &problem{tfv1.ReasonNameConflict, newConflict("Release", rel).message()}, false, nil
+	case !apierrors.IsNotFound(err):
+		return nil, false, err
+	}
+	names := []string{release.EnvSecretName(s.app.Name, n)}
+	for _, b := range s.content.Bindings {
+		names = append(names, release.BindingSecretName(s.app.Name, n, b.Name))
+	}
+	for _, name := range names {
+		m := secretMeta()
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.app.Namespace, Name: name}, m)
+		if err == nil {
+			return &problem{tfv1.ReasonNameConflict, fmt.Sprintf(
+				"Secret %q, the name of release v%d's Secret, is taken by an object the operator did not make for it: delete or rename it; no release is made until then",
+				name, n)}, false, nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, false, err
+		}
+	}
+	return nil, false, nil
 }
 
 func (s *appScope) pin() int32 {
@@ -314,13 +369,15 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 			App: app.Name, Number: n, Image: c.Image, Revision: c.Revision,
 			Processes: c.Processes, ReleaseCommand: c.ReleaseCommand,
 			EnvSecretName: release.EnvSecretName(app.Name, n), ConfigKeys: c.Keys(),
-			ContentHash: hash, Description: description,
+			EnvSecretHash: release.DataHash(render.EnvSecretData(c.Env)),
+			ContentHash:   hash, Description: description,
 		},
 	}
 	for _, b := range c.Bindings {
 		rel.Spec.Bindings = append(rel.Spec.Bindings, tfv1.ReleaseBinding{
 			Name: b.Name, SecretName: release.BindingSecretName(app.Name, n, b.Name),
-			Type: b.Type, Provider: b.Provider, Env: b.Env,
+			SecretHash: release.DataHash(render.BindingSecretData(b)),
+			Type:       b.Type, Provider: b.Provider, Env: b.Env,
 		})
 	}
 	return rel
@@ -365,14 +422,20 @@ func secretMeta() *metav1.PartialObjectMetadata {
 	return m
 }
 
-// applyReleaseSecrets writes the release's immutable env and binding Secrets.
-func (r *AppReconciler) applyReleaseSecrets(ctx context.Context, rel *tfv1.Release, c *release.Content) error {
-	if err := r.Apply(ctx, render.EnvSecret(rel, c.Env), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying env Secret of %s: %w", rel.Name, err)
-	}
+// createReleaseSecrets creates the release's immutable env and binding
+// Secrets (only the names in only, when it is not nil). A name that exists is
+// left alone: the verifier tells whether it is the release's.
+func (r *AppReconciler) createReleaseSecrets(ctx context.Context, rel *tfv1.Release, c *release.Content, only map[string]bool) error {
+	secrets := []*corev1.Secret{render.EnvSecret(rel, c.Env)}
 	for _, b := range c.Bindings {
-		if err := r.Apply(ctx, render.BindingSecret(rel, b), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
-			return fmt.Errorf("applying binding Secret %q of %s: %w", b.Name, rel.Name, err)
+		secrets = append(secrets, render.BindingSecret(rel, b))
+	}
+	for _, sec := range secrets {
+		if only != nil && !only[sec.Name] {
+			continue
+		}
+		if err := r.Create(ctx, sec, client.FieldOwner(tfv1.FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating Secret %s of %s: %w", sec.Name, rel.Name, err)
 		}
 	}
 	return nil
@@ -424,11 +487,36 @@ func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.
 	if rel.Status.ReleasePhase == tfv1.PhaseSucceeded || rel.Status.ReleasePhase == tfv1.PhaseFailed {
 		return ctrl.Result{}, nil
 	}
+	key := client.ObjectKey{Namespace: rel.Namespace, Name: release.JobName(s.app.Name, rel.Spec.Number)}
 	job := &batchv1.Job{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: rel.Namespace, Name: release.JobName(s.app.Name, rel.Spec.Number)}, job)
+	err := r.Get(ctx, key, job)
 	if apierrors.IsNotFound(err) {
-		if err := r.Apply(ctx, render.ReleaseJob(s.app, rel, nil), client.FieldOwner(tfv1.FieldManager), client.ForceOwnership); err != nil {
-			return ctrl.Result{}, fmt.Errorf("applying release phase Job of %s: %w", rel.Name, err)
+		// The cache holds only labelled Jobs: a foreign one needs a live read.
+		err = r.APIReader.Get(ctx, key, job)
+	}
+	if err == nil && !controlledBy(job, rel.UID) {
+		// Never taken as the release phase: the release stays gated.
+		s.problems = append(s.problems, problem{tfv1.ReasonNameConflict, newConflict("Job", job).message()})
+		return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+	}
+	if apierrors.IsNotFound(err) {
+		states, err := r.secrets.verify(ctx, rel)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if p := secretProblem(rel, states); p != nil {
+			s.problems = append(s.problems, *p)
+			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+		}
+		res, err := r.applier.apply(ctx, render.ReleaseJob(s.app, rel, nil), nil, &batchv1.Job{}, rel.UID)
+		if err != nil {
+			s.problems = append(s.problems, problem{tfv1.ReasonApplyFailed, fmt.Sprintf(
+				"The API server refused the release phase Job %q: %v", key.Name, err)})
+			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
+		}
+		if res.conflict != nil {
+			s.problems = append(s.problems, problem{tfv1.ReasonNameConflict, res.conflict.message()})
+			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 		}
 		return ctrl.Result{}, r.setReleasePhase(ctx, rel, tfv1.PhaseRunning, "", "")
 	}
@@ -513,66 +601,6 @@ func (r *AppReconciler) chooseTarget(ctx context.Context, s *appScope) (ctrl.Res
 		// Keep what runs until the release phase succeeds.
 	default:
 		s.target = latest.Spec.Number
-	}
-	return ctrl.Result{}, nil
-}
-
-// applyWorkloads applies the Deployment, Service, PDB and HPA of each process
-// type at the target release, and deletes those of removed process types.
-func (r *AppReconciler) applyWorkloads(ctx context.Context, s *appScope) (ctrl.Result, error) {
-	rel := s.release(s.target)
-	if rel == nil {
-		return ctrl.Result{}, nil
-	}
-	commands := map[string][]string{}
-	for _, p := range rel.Spec.Processes {
-		commands[p.Name] = p.Command
-	}
-	inSpec := map[string]bool{}
-	owned, err := r.ownedObjects(ctx, s)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	for _, p := range s.app.Spec.Processes {
-		inSpec[p.Name] = true
-		cmd, ok := commands[p.Name]
-		if !ok {
-			continue // not in this release: it arrives with the release that adds it
-		}
-		name := release.ProcessName(s.app.Name, p.Name)
-		desired := []applyItem{
-			{kind: "Deployment", obj: render.Deployment(s.app, rel, p, cmd)},
-			{kind: "Service", obj: nilIfNil(render.Service(s.app, p))},
-			{kind: "PodDisruptionBudget", obj: nilIfNil(render.PodDisruptionBudget(s.app, p))},
-			{kind: "HorizontalPodAutoscaler", obj: nilIfNil(render.HorizontalPodAutoscaler(s.app, p))},
-		}
-		for _, d := range desired {
-			existing := owned[d.kind][name]
-			if d.obj == nil {
-				if existing != nil {
-					if err := r.deleteOwned(ctx, existing); err != nil {
-						return ctrl.Result{}, err
-					}
-				}
-				continue
-			}
-			applied, err := r.applyIfChanged(ctx, d.obj, existing)
-			if err != nil {
-				return ctrl.Result{}, fmt.Errorf("applying %s %s: %w", d.kind, name, err)
-			}
-			if applied && d.kind == "Deployment" {
-				s.deploymentsApplied = true
-			}
-		}
-	}
-	for _, objs := range owned {
-		for _, o := range objs {
-			if p := o.GetLabels()[tfv1.LabelProcess]; p != "" && !inSpec[p] {
-				if err := r.deleteOwned(ctx, o); err != nil {
-					return ctrl.Result{}, err
-				}
-			}
-		}
 	}
 	return ctrl.Result{}, nil
 }
@@ -754,7 +782,7 @@ func (r *AppReconciler) pruneHistory(ctx context.Context, s *appScope) (ctrl.Res
 // fillStatus writes what the pass observed into the status.
 func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
 	o := appObservation{Generation: s.app.Generation, Blocker: s.blocker, Target: s.target, PinnedTo: s.pinnedTo,
-		NotAvailable: s.notAvailable}
+		NotAvailable: s.notAvailable, Problems: s.problems, OutOfRelease: s.outOfRelease}
 	if latest := s.latest(); latest != nil {
 		o.Latest = latest.Spec.Number
 		o.ReleasePhase = latest.Status.ReleasePhase

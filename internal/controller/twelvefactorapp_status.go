@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -30,6 +31,11 @@ type appObservation struct {
 	RolledBackFrom int32
 	// NotAvailable lists the processes that are not yet Available at Target.
 	NotAvailable []string
+	// Problems are what is wrong with what runs: a foreign object under a
+	// derived name, a refused write, a release Secret missing or altered.
+	Problems []problem
+	// OutOfRelease lists the spec's process types that Target does not have.
+	OutOfRelease []string
 }
 
 // setConditions computes the conditions from an observation. It is pure: the
@@ -58,6 +64,13 @@ func setConditions(st *tfv1.TwelveFactorAppStatus, o appObservation, now time.Ti
 	ready := false
 	readyReason, readyMsg := tfv1.ReasonProgressing, ""
 	switch {
+	case len(o.Problems) > 0:
+		msgs := make([]string, 0, len(o.Problems))
+		for _, p := range o.Problems {
+			msgs = append(msgs, p.message)
+		}
+		stalled = &blocker{reason: o.Problems[0].reason, message: strings.Join(msgs, "; ")}
+		readyReason, readyMsg = stalled.reason, stalled.message
 	case o.Blocker != nil && o.Blocker.stalled:
 		stalled = o.Blocker
 		readyReason, readyMsg = o.Blocker.reason, o.Blocker.message
@@ -67,7 +80,8 @@ func setConditions(st *tfv1.TwelveFactorAppStatus, o appObservation, now time.Ti
 	case o.RolloutFailed && o.PinnedTo == 0:
 		stalled = &blocker{reason: tfv1.ReasonRolloutFailed, message: o.RolloutFailedMessage}
 		readyReason, readyMsg = tfv1.ReasonRolloutFailed, o.RolloutFailedMessage
-	case o.Blocker != nil:
+	case o.Blocker != nil && o.PinnedTo == 0:
+		// A pin runs a snapshot: what blocks a new release does not stop it.
 		reconciling, reconcilingMsg = o.Blocker.reason, o.Blocker.message
 		readyReason, readyMsg = o.Blocker.reason, o.Blocker.message
 	case (o.ReleasePhase == tfv1.PhaseRunning || o.ReleasePhase == tfv1.PhasePending) && o.PinnedTo == 0:
@@ -86,6 +100,9 @@ func setConditions(st *tfv1.TwelveFactorAppStatus, o appObservation, now time.Ti
 		readyReason, readyMsg = tfv1.ReasonReady, fmt.Sprintf("Release v%d is Available", o.Target)
 		if o.PinnedTo != 0 {
 			readyMsg = fmt.Sprintf("Release v%d is Available (pinned by spec.rollbackTo)", o.Target)
+		}
+		if len(o.OutOfRelease) > 0 {
+			readyMsg = fmt.Sprintf("%s; %s not in v%d, so not running", readyMsg, strings.Join(o.OutOfRelease, ", "), o.Target)
 		}
 	}
 	// A return to an earlier release after a failed one is reported, but the app

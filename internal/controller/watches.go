@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -119,4 +121,18 @@ func (w *provisionedServiceWatcher) watch(gvk schema.GroupVersionKind) error {
 	}
 	w.started[gvk] = true
 	return nil
+}
+
+// releaseSecretDeleted wakes the app whose release Secret was deleted, so that
+// it is made again (or reported) at once. Creations and updates of release
+// Secrets are the operator's own or cannot change their data (immutable).
+var releaseSecretDeleted = handler.Funcs{
+	DeleteFunc: func(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if e.Object.GetLabels()[tfv1.LabelSecretKind] == "" {
+			return
+		}
+		for _, req := range appFromLabel(ctx, e.Object) {
+			q.Add(req)
+		}
+	},
 }

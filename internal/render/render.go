@@ -11,17 +11,14 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/release"
 )
-
-// AppliedHashAnnotation records the hash of what the operator last applied, so
-// an unchanged object is not applied again (a steady state makes no writes).
-const AppliedHashAnnotation = "twelvefactor.dev/applied-hash"
 
 // Owner identifies the controller owner of a rendered object.
 type Owner struct {
@@ -80,25 +77,18 @@ func Hash(obj any) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// EnvSecret renders release N's immutable environment Secret.
-func EnvSecret(rel *tfv1.Release, env map[string]string) *corev1ac.SecretApplyConfiguration {
+// EnvSecretData returns the data of release N's environment Secret.
+func EnvSecretData(env map[string]string) map[string][]byte {
 	data := make(map[string][]byte, len(env))
 	for k, v := range env {
 		data[k] = []byte(v)
 	}
-	l := ReleaseLabels(rel.Spec.App, "config", rel.Spec.Number)
-	l[tfv1.LabelSecretKind] = "env"
-	return corev1ac.Secret(rel.Spec.EnvSecretName, rel.Namespace).
-		WithLabels(l).
-		WithOwnerReferences(ReleaseOwner(rel).ref()).
-		WithType(corev1.SecretTypeOpaque).
-		WithImmutable(true).
-		WithData(data)
+	return data
 }
 
-// BindingSecret renders release N's immutable snapshot of one binding, with the
-// servicebinding.io type and provider entries.
-func BindingSecret(rel *tfv1.Release, b release.Binding) *corev1ac.SecretApplyConfiguration {
+// BindingSecretData returns the data of a binding's snapshot Secret: the
+// binding's entries plus the servicebinding.io type and provider.
+func BindingSecretData(b release.Binding) map[string][]byte {
 	data := make(map[string][]byte, len(b.Data)+2)
 	for k, v := range b.Data {
 		data[k] = v
@@ -107,12 +97,38 @@ func BindingSecret(rel *tfv1.Release, b release.Binding) *corev1ac.SecretApplyCo
 	if b.Provider != "" {
 		data["provider"] = []byte(b.Provider)
 	}
+	return data
+}
+
+// EnvSecret renders release N's immutable environment Secret. Release
+// Secrets are created, never applied: what exists under the name is either
+// the one the operator created for this Release or not used at all.
+func EnvSecret(rel *tfv1.Release, env map[string]string) *corev1.Secret {
+	l := ReleaseLabels(rel.Spec.App, "config", rel.Spec.Number)
+	l[tfv1.LabelSecretKind] = "env"
+	return releaseSecret(rel, rel.Spec.EnvSecretName, l, corev1.SecretTypeOpaque, EnvSecretData(env))
+}
+
+// BindingSecret renders release N's immutable snapshot of one binding, with the
+// servicebinding.io type and provider entries.
+func BindingSecret(rel *tfv1.Release, b release.Binding) *corev1.Secret {
 	l := ReleaseLabels(rel.Spec.App, "binding", rel.Spec.Number)
 	l[tfv1.LabelSecretKind] = "binding"
-	return corev1ac.Secret(release.BindingSecretName(rel.Spec.App, rel.Spec.Number, b.Name), rel.Namespace).
-		WithLabels(l).
-		WithOwnerReferences(ReleaseOwner(rel).ref()).
-		WithType(corev1.SecretType("servicebinding.io/" + b.Type)).
-		WithImmutable(true).
-		WithData(data)
+	return releaseSecret(rel, release.BindingSecretName(rel.Spec.App, rel.Spec.Number, b.Name), l,
+		corev1.SecretType("servicebinding.io/"+b.Type), BindingSecretData(b))
+}
+
+func releaseSecret(rel *tfv1.Release, name string, labels map[string]string, typ corev1.SecretType, data map[string][]byte) *corev1.Secret {
+	o := ReleaseOwner(rel)
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: rel.Namespace, Labels: labels,
+			Annotations: map[string]string{tfv1.AnnotationDataHash: release.DataHash(data)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: o.APIVersion, Kind: o.Kind, Name: o.Name, UID: o.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
+		},
+		Type:      typ,
+		Immutable: ptr.To(true),
+		Data:      data,
+	}
 }

@@ -113,11 +113,12 @@ func TestEnvSecretIsImmutableAndOwnedByTheRelease(t *testing.T) {
 	_, rel := fixture()
 	s := render.EnvSecret(rel, map[string]string{"A": "1"})
 	g.Expect(*s.Immutable).To(BeTrue())
-	g.Expect(*s.OwnerReferences[0].Name).To(Equal("shop-v3"))
+	g.Expect(s.OwnerReferences[0].Name).To(Equal("shop-v3"))
+	g.Expect(s.Annotations[tfv1.AnnotationDataHash]).To(Equal(release.DataHash(s.Data)))
 	b := render.BindingSecret(rel, release.Binding{Name: "db", Type: "postgresql", Provider: "acme", Data: map[string][]byte{"uri": []byte("x")}})
 	g.Expect(string(b.Data["type"])).To(Equal("postgresql"))
 	g.Expect(string(b.Data["provider"])).To(Equal("acme"))
-	g.Expect(*b.Type).To(Equal(corev1.SecretType("servicebinding.io/postgresql")))
+	g.Expect(b.Type).To(Equal(corev1.SecretType("servicebinding.io/postgresql")))
 }
 
 // FuzzPodTemplate renders pod templates from arbitrary process input. The

@@ -215,8 +215,8 @@ func floorWrite(ctx context.Context, w *writer, ns string, i int, n int32, share
 	}
 	sec := render.EnvSecret(rel, env)
 	sec.Labels[tfv1.LabelManagedBy] = floorManagedBy
-	if err := w.apply(ctx, resKey("", "secrets", ""), sec); err != nil {
-		return fmt.Errorf("applying the env Secret of %s: %w", rel.Name, err)
+	if err := w.create(ctx, resKey("", "secrets", ""), sec); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the env Secret of %s: %w", rel.Name, err)
 	}
 	return floorWorkloads(ctx, w, app, rel, n == 1)
 }
