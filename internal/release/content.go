@@ -17,6 +17,9 @@ import (
 // Content is everything that makes a release. Two specs with equal Content run
 // the same code with the same config and bindings, so they are the same release.
 // Scaling, ports, labels and annotations are formation, not content.
+//
+// The JSON tags name the fields of the hashed form (see hashedForm), which
+// must keep them: changing a tag changes every hash.
 type Content struct {
 	// Image is the image reference pinned to a digest.
 	Image string `json:"image"`
@@ -62,14 +65,20 @@ func (c *Content) Normalize() {
 }
 
 // Hash returns the content hash: a hex SHA-256 of the canonical JSON of the
-// content. encoding/json sorts map keys, so the encoding is canonical.
+// content (see hashedForm). encoding/json sorts map keys, so the encoding is
+// canonical. It is injective on bytes: contents that differ in any byte of a
+// hashed field hash differently, binary values included.
 func (c Content) Hash() string {
 	c.Processes = slices.Clone(c.Processes)
 	c.Bindings = slices.Clone(c.Bindings)
+	for i := range c.Bindings {
+		// Normalize sorts each binding's env in place: not the caller's.
+		c.Bindings[i].Env = slices.Clone(c.Bindings[i].Env)
+	}
 	c.Normalize()
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(hashedForm(c))
 	if err != nil {
-		// Content holds only strings, slices and maps of them.
+		// The hashed form holds only strings, byte slices and lists of them.
 		panic(fmt.Sprintf("release content is not serialisable: %v", err))
 	}
 	sum := sha256.Sum256(b)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Previous is what a description compares new content against: the latest
@@ -20,13 +21,16 @@ type Previous struct {
 // Describe writes a Heroku-style description of new content: "Deploy 3f2c1a9",
 // "Set LOG_LEVEL, FOO config", "Remove BAR config", "Attach db",
 // "Detach cache", "Update db binding", "Rollback to v4". It names keys and
-// bindings, never values.
+// bindings, never values. It always fits a Release's spec.description
+// (MaxDescriptionLength): long lists end in "and N more", changes that do not
+// fit end in "and N more changes", and a part still too long is cut on a rune
+// boundary with an ellipsis.
 func Describe(next Content, prev Previous) string {
 	if n, ok := prev.History[next.Hash()]; ok {
 		return fmt.Sprintf("Rollback to v%d", n)
 	}
 	if prev.Latest == nil {
-		return "Deploy " + deployRef(next)
+		return truncate("Deploy "+deployRef(next), MaxDescriptionLength)
 	}
 	old := *prev.Latest
 	var parts []string
@@ -87,9 +91,42 @@ func Describe(next Content, prev Previous) string {
 		parts = append(parts, "Update release command")
 	}
 	if len(parts) == 0 {
-		return "Deploy " + deployRef(next)
+		parts = append(parts, "Deploy "+deployRef(next))
 	}
-	return strings.Join(parts, "; ")
+	return fitParts(parts, MaxDescriptionLength)
+}
+
+// fitParts joins the parts of a description with "; " in at most max bytes
+// (so at most max characters): as many whole parts as fit, then "and N more
+// changes". A first part longer than max is cut.
+func fitParts(parts []string, max int) string {
+	if s := strings.Join(parts, "; "); len(s) <= max {
+		return s
+	}
+	for n := len(parts) - 1; n >= 1; n-- {
+		s := strings.Join(parts[:n], "; ") + fmt.Sprintf("; and %d more changes", len(parts)-n)
+		if len(s) <= max {
+			return s
+		}
+	}
+	return truncate(parts[0], max)
+}
+
+// truncate cuts s to at most max bytes on a rune boundary, ending it with an
+// ellipsis when it cuts.
+func truncate(s string, max int) string {
+	const ellipsis = "…"
+	if len(s) <= max {
+		return s
+	}
+	if max < len(ellipsis) {
+		return ""
+	}
+	cut := max - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 func deployRef(c Content) string {
@@ -99,12 +136,27 @@ func deployRef(c Content) string {
 	return ShortDigest(c.Image)
 }
 
+// joinLimited joins names for a description: at most eight, in at most
+// listBudget bytes (the first name always), then "and N more".
 func joinLimited(keys []string) string {
-	const limit = 8
-	if len(keys) > limit {
-		return fmt.Sprintf("%s and %d more", strings.Join(keys[:limit], ", "), len(keys)-limit)
+	const limit, listBudget = 8, 256
+	n, size := 0, 0
+	for n < len(keys) && n < limit {
+		add := len(keys[n])
+		if n > 0 {
+			add += len(", ")
+		}
+		if n > 0 && size+add > listBudget {
+			break
+		}
+		size += add
+		n++
 	}
-	return strings.Join(keys, ", ")
+	s := strings.Join(keys[:n], ", ")
+	if n < len(keys) {
+		s += fmt.Sprintf(" and %d more", len(keys)-n)
+	}
+	return s
 }
 
 func bindingsByName(bs []Binding) map[string]Binding {
