@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -65,6 +66,62 @@ func TestRunningAndPinnedReleasesCannotBeDeleted(t *testing.T) {
 	}, timeout).Should(Succeed())
 	// A release that is neither running nor pinned can be deleted.
 	g.Expect(env.Client.Delete(ctx(), getRelease(g, ns, "shop-v1"))).To(Succeed())
+}
+
+// TestOnlyTheGarbageCollectorAndNamespaceControllerMayDeleteAnInUseRelease
+// deletes (dry run) an in-use release as each identity. The garbage collector
+// and the namespace controller are exempt under the names
+// kube-controller-manager gives them with and without
+// --use-service-account-credentials; nobody else is, not another controller
+// of kube-system, not a namesake ServiceAccount elsewhere, and not a member of
+// kube-system's ServiceAccount group. Every identity is also impersonated in
+// system:masters, so RBAC allows the delete and only the policy decides.
+func TestOnlyTheGarbageCollectorAndNamespaceControllerMayDeleteAnInUseRelease(t *testing.T) {
+	g := NewWithT(t)
+	installReleaseProtection(g)
+	ns := newNamespace(t, nil)
+	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("1"))
+		g.Expect(getRelease(g, ns, "shop-v1").Labels).To(HaveKeyWithValue(tfv1.LabelInUse, "true"))
+	}, timeout).Should(Succeed())
+	// Wait until the policy is active, or the exempt cases would pass without it.
+	g.Eventually(func(g Gomega) {
+		err := env.Client.Delete(ctx(), getRelease(g, ns, "shop-v1"), client.DryRunAll)
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(err.Error()).To(ContainSubstring("is in use"))
+	}, timeout).Should(Succeed())
+
+	kubeSystemSA := []string{"system:serviceaccounts", "system:serviceaccounts:kube-system"}
+	for _, tc := range []struct {
+		name, user string
+		groups     []string
+		allowed    bool
+	}{
+		{"the controller-manager's own identity", "system:kube-controller-manager", nil, true},
+		{"the garbage collector's ServiceAccount", "system:serviceaccount:kube-system:generic-garbage-collector", kubeSystemSA, true},
+		{"the namespace controller's ServiceAccount", "system:serviceaccount:kube-system:namespace-controller", kubeSystemSA, true},
+		{"another controller's ServiceAccount", "system:serviceaccount:kube-system:replicaset-controller", kubeSystemSA, false},
+		{"a namesake ServiceAccount in another namespace", "system:serviceaccount:" + ns + ":namespace-controller",
+			[]string{"system:serviceaccounts", "system:serviceaccounts:" + ns}, false},
+		{"a user in kube-system's ServiceAccount group", "mallory", kubeSystemSA, false},
+		{"a cluster admin", "admin", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			cfg := rest.CopyConfig(env.Config)
+			cfg.Impersonate = rest.ImpersonationConfig{UserName: tc.user, Groups: append([]string{"system:masters"}, tc.groups...)}
+			c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
+			g.Expect(err).NotTo(HaveOccurred())
+			err = c.Delete(ctx(), getRelease(g, ns, "shop-v1"), client.DryRunAll)
+			if tc.allowed {
+				g.Expect(err).NotTo(HaveOccurred())
+				return
+			}
+			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+			g.Expect(err.Error()).To(ContainSubstring("Release shop-v1 is in use by app shop"))
+		})
+	}
 }
 
 // TestReleaseLeftWithoutSecretsByACrashIsRemade simulates a crash between

@@ -158,14 +158,32 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if c.KubeconfigPath, err = writeKubeconfig(admin, filepath.Join(c.workDir, "kubeconfig")); err != nil {
 		return nil, err
 	}
-	// The controller-manager authenticates as itself, so the garbage collector
-	// is recognisable (the release protection policy lets it delete releases).
-	kcm, err := c.Env.ControlPlane.AddUser(envtest.User{Name: "system:kube-controller-manager", Groups: []string{"system:masters"}}, nil)
+	// The controller-manager runs as kubeadm runs it. It authenticates as
+	// system:kube-controller-manager in no group, so it may do what RBAC's
+	// bootstrap role of that name allows and no more. With
+	// --use-service-account-credentials=true, each controller acts as its own
+	// ServiceAccount in kube-system (the namespace controller as
+	// namespace-controller, the garbage collector as generic-garbage-collector),
+	// under RBAC's system:controller:* roles: admission policies see the names
+	// a real cluster shows them. The controller-manager creates those
+	// ServiceAccounts itself and gets their tokens from the TokenRequest API,
+	// which envtest's kube-apiserver serves (it sets --service-account-issuer,
+	// --service-account-key-file and --service-account-signing-key-file), so
+	// neither the ServiceAccount controller nor the legacy token controller is
+	// needed. Both stay off: EnsureNamespace makes a namespace's default
+	// ServiceAccount, with automountServiceAccountToken false.
+	kcm, err := c.Env.ControlPlane.AddUser(envtest.User{Name: "system:kube-controller-manager"}, nil)
 	if err != nil {
 		return nil, err
 	}
 	kcmConfig, err := writeKubeconfig(kcm, filepath.Join(c.workDir, "kcm.kubeconfig"))
 	if err != nil {
+		return nil, err
+	}
+	// The CA of kube-apiserver's serving certificate, which the
+	// controller-manager publishes to every namespace (kube-root-ca.crt).
+	rootCA := filepath.Join(c.workDir, "ca.crt")
+	if err = os.WriteFile(rootCA, c.Config.CAData, 0o644); err != nil {
 		return nil, err
 	}
 	if c.Client, err = client.New(c.Config, client.Options{Scheme: testenv.Scheme()}); err != nil {
@@ -175,7 +193,9 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	opts.say("Starting kube-controller-manager")
 	if err = c.spawn("kube-controller-manager", filepath.Join(dir, "kube-controller-manager"),
 		"--kubeconfig="+kcmConfig, "--secure-port=0", "--leader-elect=false",
+		"--use-service-account-credentials=true",
 		"--controllers=*,-serviceaccount-token-controller,-serviceaccount-controller",
+		"--root-ca-file="+rootCA,
 		"--service-account-private-key-file="+filepath.Join(c.Env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
 		"--kube-api-qps=500", "--kube-api-burst=1000",
 		"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",

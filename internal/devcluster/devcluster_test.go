@@ -10,6 +10,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -130,6 +131,25 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 	g.Expect(cl.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "scratch"}})).To(Succeed())
 	g.Expect(devcluster.DeleteNamespaces(ctx, cl, time.Minute, "scratch")).To(Succeed())
 	g.Expect(apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Name: "scratch"}, &corev1.Namespace{}))).To(BeTrue())
+
+	// kube-controller-manager runs as kubeadm runs it: its own user may not
+	// delete pods or namespaces' content (RBAC's system:kube-controller-manager
+	// role), so the collection and deletion above were done by the controllers
+	// as the ServiceAccounts it made for them; and it publishes the API
+	// server's CA from --root-ca-file.
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: "system:kube-controller-manager", Groups: []string{"system:authenticated"},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "delete", Resource: "pods", Namespace: "default"}}}
+	g.Expect(cl.Create(ctx, sar)).To(Succeed())
+	g.Expect(sar.Status.Allowed).To(BeFalse(), "the controller-manager's own user may delete pods")
+	for _, sa := range []string{"namespace-controller", "generic-garbage-collector", "deployment-controller", "job-controller"} {
+		g.Expect(cl.Get(ctx, client.ObjectKey{Namespace: "kube-system", Name: sa}, &corev1.ServiceAccount{})).To(Succeed(), sa)
+	}
+	g.Eventually(func(g Gomega) {
+		cm := &corev1.ConfigMap{}
+		g.Expect(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kube-root-ca.crt"}, cm)).To(Succeed())
+		g.Expect(cm.Data).To(HaveKeyWithValue("ca.crt", string(c.Config.CAData)))
+	}, 60*time.Second).Should(Succeed())
 
 	pids := c.PIDs()
 	g.Expect(pids).To(HaveLen(3))

@@ -28,6 +28,7 @@ func TestEndToEnd(t *testing.T) {
 		{"FailingReleasePhaseBlocksTheRollout", testFailingReleasePhaseBlocksTheRollout},
 		{"NeverReadyRolloutIsReportedAndAutoRolledBack", testNeverReadyRolloutIsReportedAndAutoRolledBack},
 		{"DeletingTheAppCollectsWhatItOwnedAndNothingElse", testDeletingTheAppCollectsWhatItOwnedAndNothingElse},
+		{"DeletingANamespaceWithInUseReleasesCompletes", testDeletingANamespaceWithInUseReleasesCompletes},
 		{"AdminRunSucceeds", testAdminRunSucceeds},
 		{"StartupTimeIsRecordedAndSlowStartWarns", testStartupTimeIsRecordedAndSlowStartWarns},
 		{"ManagerRunsWithLeastPrivilege", testManagerRunsWithLeastPrivilege},
