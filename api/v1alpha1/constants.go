@@ -107,6 +107,9 @@ const (
 	// ReasonReleaseSecretAltered: a release's Secret no longer holds the data
 	// the release recorded, or is not immutable.
 	ReasonReleaseSecretAltered = "ReleaseSecretAltered"
+	// ReasonLimitExceeded: the resolved content exceeds a Kubernetes limit
+	// (a Secret's 1 MiB, the Release's 1,024 config keys); no release is made.
+	ReasonLimitExceeded = "LimitExceeded"
 )
 
 // Defaults.

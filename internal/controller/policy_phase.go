@@ -21,6 +21,11 @@ func (r *AppReconciler) checkPolicy(ctx context.Context, s *appScope) (ctrl.Resu
 	obs := policy.Observations{StartupWarnSeconds: r.StartupWarnSeconds}
 	if s.content != nil {
 		obs.ImageDigest = s.content.Image
+		if s.content.Env != nil {
+			obs.ConfigKeys = s.content.Keys()
+		} else if latest := s.latest(); latest != nil {
+			obs.ConfigKeys = latest.Spec.ConfigKeys // reused: the same content
+		}
 	}
 	if p := s.app.Spec.Promotion; p != nil {
 		up := &tfv1.TwelveFactorApp{}

@@ -174,6 +174,10 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 					c.ReleaseCommand = slices.Clone(rp.Command)
 				}
 				c.Normalize()
+				if vs := c.CheckLimits(); len(vs) > 0 {
+					// Checked before anything is made: no half-made Release.
+					b = &blocker{stalled: true, reason: tfv1.ReasonLimitExceeded, message: release.LimitsMessage(vs)}
+				}
 				s.content = c
 				s.hash = c.Hash()
 				s.fingerprint = sourcesFingerprint(s.app, versions)

@@ -70,6 +70,10 @@ type Observations struct {
 	// StartupWarnSeconds is the startup time above which factor IX warns.
 	// Zero means DefaultStartupWarnSeconds.
 	StartupWarnSeconds float64
+	// ConfigKeys are the keys of the resolved environment (names, never
+	// values): the latest release's, or the spec's when it resolves to new
+	// content. Nil when unknown.
+	ConfigKeys []string
 }
 
 // Rule is one twelve-factor rule. A rule either passes or fires; when it

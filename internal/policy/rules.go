@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/release"
 )
 
 // Rule reasons. Each is reported in status.factors when its rule fires.
@@ -45,6 +46,14 @@ const (
 	ReasonDigestUnknown = "DigestUnknown"
 	// ReasonLogToFile (XI, Fail, static): a literal env var points logs at a file.
 	ReasonLogToFile = "LogToFile"
+	// ReasonNonPortableEnvName (III, Warn): a key of the resolved environment
+	// is not a portable name (^[A-Za-z_][A-Za-z0-9_]*$), so a shell cannot
+	// read it.
+	ReasonNonPortableEnvName = "NonPortableEnvName"
+	// ReasonEnvShadowed (III, Warn): a key of the resolved environment is
+	// also set by the operator or by a binding's env mapping, which the
+	// process sees instead.
+	ReasonEnvShadowed = "EnvShadowed"
 )
 
 // What the rules match, shared with the CEL in config/policy. The patterns
@@ -154,6 +163,55 @@ var rules = []Rule{
 	{Factor: "X", Reason: ReasonUpstreamUnknown, Status: tfv1.FactorWarn, check: checkUpstreamUnknown},
 	{Factor: "X", Reason: ReasonDigestUnknown, Status: tfv1.FactorWarn, check: checkDigestUnknown},
 	{Factor: "XI", Reason: ReasonLogToFile, Status: tfv1.FactorFail, Static: true, check: checkLogToFile},
+	{Factor: "III", Reason: ReasonNonPortableEnvName, Status: tfv1.FactorWarn, check: checkNonPortableEnvName},
+	{Factor: "III", Reason: ReasonEnvShadowed, Status: tfv1.FactorWarn, check: checkEnvShadowed},
+}
+
+const (
+	msgNonPortableEnvName = "The environment has keys that are not portable names (%s): a shell cannot read them; rename them to letters, digits and '_', not starting with a digit."
+	msgEnvShadowed        = "The environment sets keys that the operator or a backing service's env mapping also sets, which the process sees instead (%s): rename or remove them."
+)
+
+// maxNamesShown bounds the keys a message names.
+const maxNamesShown = 20
+
+func shown(names []string) []string {
+	if len(names) > maxNamesShown {
+		return append(slices.Clone(names[:maxNamesShown]), fmt.Sprintf("and %d more", len(names)-maxNamesShown))
+	}
+	return names
+}
+
+// checkNonPortableEnvName (III) warns about keys a shell cannot read.
+func checkNonPortableEnvName(_ *tfv1.TwelveFactorApp, obs Observations) (string, bool) {
+	var bad []string
+	for _, k := range obs.ConfigKeys {
+		if !release.PortableKey(k) {
+			bad = append(bad, fmt.Sprintf("%q", prefix(k, 64)))
+		}
+	}
+	return firedWith(msgNonPortableEnvName, shown(bad))
+}
+
+// checkEnvShadowed (III) warns about config keys the pod's own env overrides:
+// the names the operator sets and the binding env mappings.
+func checkEnvShadowed(app *tfv1.TwelveFactorApp, obs Observations) (string, bool) {
+	by := map[string]string{}
+	for _, n := range release.OperatorEnvNames() {
+		by[n] = "the operator"
+	}
+	for _, svc := range app.Spec.Services {
+		for _, e := range svc.Env {
+			by[e.Name] = "backing service " + svc.Name
+		}
+	}
+	var hit []string
+	for _, k := range obs.ConfigKeys {
+		if who, ok := by[k]; ok {
+			hit = append(hit, k+" by "+who)
+		}
+	}
+	return firedWith(msgEnvShadowed, shown(hit))
 }
 
 // Factors I, V, VI and XII have no rules: the API makes them hold by

@@ -166,6 +166,16 @@ func Fixtures() []Fixture {
 		{Name: "startup below a raised threshold passes", Rule: policy.ReasonSlowStartup,
 			App: App(), Obs: policy.Observations{StartupSeconds: map[string]float64{"web": 45}, StartupWarnSeconds: 60}},
 
+		// III resolved environment
+		{Name: "non-portable keys warn", Rule: policy.ReasonNonPortableEnvName, Fires: []string{policy.ReasonNonPortableEnvName},
+			App: App(), Obs: policy.Observations{ConfigKeys: []string{"GOOD_KEY", "foo.bar", "1X", "-dash"}}},
+		{Name: "portable keys pass", Rule: policy.ReasonNonPortableEnvName,
+			App: App(), Obs: policy.Observations{ConfigKeys: []string{"GOOD_KEY", "_private", "lower_case9"}}},
+		{Name: "keys the operator sets warn", Rule: policy.ReasonEnvShadowed, Fires: []string{policy.ReasonEnvShadowed},
+			App: App(), Obs: policy.Observations{ConfigKeys: []string{"PORT", "LOG_LEVEL", "RELEASE_VERSION"}}},
+		{Name: "keys no one else sets pass", Rule: policy.ReasonEnvShadowed,
+			App: App(), Obs: policy.Observations{ConfigKeys: []string{"LOG_LEVEL", "PORTAL"}}},
+
 		// X
 		{Name: "app without promotion passes", Rule: policy.ReasonDigestMismatch, App: App(),
 			Obs: policy.Observations{ImageDigest: Digest, UpstreamDigest: ptr.To(OtherDigest)}},
