@@ -79,6 +79,9 @@ const (
 	ReasonConfigNotFound      = "ConfigNotFound"
 	ReasonBindingNotReady     = "BindingNotReady"
 	ReasonImageResolveFailed  = "ImageResolveFailed"
+	// ReasonResolvingImage: a registry call resolving the image tag runs
+	// outside the reconcile workers; the app is woken when it ends.
+	ReasonResolvingImage = "ResolvingImage"
 	ReasonReleasePhaseRunning = "ReleasePhaseRunning"
 	ReasonReleasePhaseFailed  = "ReleasePhaseFailed"
 	ReasonReleasePhaseSucceed = "ReleasePhaseSucceeded"

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,6 +32,8 @@ type blocker struct {
 	stalled bool
 	reason  string
 	message string
+	// retryAfter, when set, is when the operator retries by itself.
+	retryAfter time.Duration
 }
 
 func (b *blocker) Error() string { return b.reason + ": " + b.message }
@@ -40,7 +44,8 @@ type contentResolver struct {
 	reader client.Reader
 	// meta reads the metadata-only cache of ConfigMaps and Secrets.
 	meta     client.Reader
-	resolver registry.Resolver
+	images   *imageResolutions
+	insecure bool
 	// watch starts a watch on a Provisioned Service kind, once per kind.
 	watch func(gvk schema.GroupVersionKind) error
 }
@@ -206,17 +211,30 @@ func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFacto
 			pull = append(pull, s)
 		}
 	}
-	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	res, err := r.resolver.Resolve(rctx, image, pull)
-	if err != nil {
-		return registry.Resolved{}, &blocker{reason: tfv1.ReasonImageResolveFailed, message: fmt.Sprintf(
-			"cannot resolve spec.build.image to a digest (%v): the operator retries; check the registry and spec.imagePullSecrets", err)}
+	res, err, pending, retryIn := r.images.lookup(client.ObjectKeyFromObject(app), image, pull, r.insecure)
+	switch {
+	case pending:
+		return registry.Resolved{}, &blocker{reason: tfv1.ReasonResolvingImage, message: fmt.Sprintf(
+			"Resolving spec.build.image %q to a digest; the release follows", image)}
+	case err != nil && retryIn == 0 && res.Image == "" && !isRegistryError(err):
+		return registry.Resolved{}, &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: fmt.Sprintf(
+			"spec.build.image %q is not a valid image reference (%v): fix it", image, err)}
+	case err != nil:
+		return registry.Resolved{}, &blocker{reason: tfv1.ReasonImageResolveFailed, retryAfter: retryIn, message: fmt.Sprintf(
+			"cannot resolve spec.build.image to a digest (%v): the operator retries, backing off per registry; check the registry and spec.imagePullSecrets", err)}
 	}
 	if app.Spec.Build.Revision != "" {
 		res.Revision = app.Spec.Build.Revision
 	}
 	return res, nil
+}
+
+// isRegistryError tells a failed registry call from a reference that does not
+// parse (which lookup returns without calling any registry, and with no
+// retry time).
+func isRegistryError(err error) bool {
+	var perr *name.ErrBadName
+	return !errors.As(err, &perr)
 }
 
 // annotationSourceImage records spec.build.image as written on a Release.

@@ -119,6 +119,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		applier: newApplier(tfv1.FieldManager, mgr.GetClient(), mgr.GetAPIReader(), mgr.GetScheme()),
 		secrets: newSecretVerifier(mgr.GetCache(), mgr.GetAPIReader()),
 	}
+	app.images = newImageResolutions(app.Resolver.Resolve, cfg.Clock)
 	if err := app.SetupWithManager(mgr, cfg.MaxConcurrent); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/registry"
@@ -55,6 +56,7 @@ type AppReconciler struct {
 	statusWrites lastStatusWrites
 	applier      *applier
 	secrets      *secretVerifier
+	images       *imageResolutions
 }
 
 // +kubebuilder:rbac:groups=twelvefactor.dev,resources=twelvefactorapps,verbs=get;list;watch
@@ -194,6 +196,7 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refConfigMap))).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
 		WatchesMetadata(&corev1.Secret{}, releaseSecretDeleted).
+		WatchesRawSource(source.Channel(r.images.events, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Build(r)
 	if err != nil {

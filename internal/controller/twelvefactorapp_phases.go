@@ -141,7 +141,7 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 // full environment and the bindings. A missing dependency blocks the release
 // without touching what runs.
 func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, error) {
-	cr := contentResolver{reader: r.Client, meta: r.cacheReader(), resolver: r.Resolver}
+	cr := contentResolver{reader: r.Client, meta: r.cacheReader(), images: r.images, insecure: r.Resolver.Insecure}
 	if r.services != nil {
 		cr.watch = r.services.watch
 	}
@@ -188,6 +188,9 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 		s.blocker = b
 		ctrl.LoggerFrom(ctx).Info("Release blocked", "app", klog.KObj(s.app), "reason", b.reason)
 		if !b.stalled {
+			if b.retryAfter > 0 && b.retryAfter < r.RetryAfter {
+				return ctrl.Result{RequeueAfter: b.retryAfter}, nil
+			}
 			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 		}
 	}
