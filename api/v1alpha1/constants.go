@@ -126,3 +126,22 @@ const (
 	DefaultReleaseActiveDeadline      = 600
 	DefaultJobTTLSecondsAfterFinished = 3600
 )
+
+// ReservedEnvNames are the environment variables the operator sets in every pod
+// it renders: the release metadata always, PORT when the process binds a port,
+// and SERVICE_BINDING_ROOT when the app has backing services. Admission refuses
+// them as spec.services[].env[].name, which would shadow the operator's value.
+// The CEL rule on BackingService.Env spells the names out, as a marker cannot
+// refer to a Go value; TestReservedEnvNamesAreRefusedForBindings keeps the two
+// in step, and internal/render's TestEveryVariableThePodSetsIsReserved keeps
+// this list in step with what PodTemplate sets. Admission does not refuse them
+// in spec.config.env; that is reported elsewhere.
+var ReservedEnvNames = []string{
+	"PORT",
+	"RELEASE_VERSION",
+	"APP_NAME",
+	"PROCESS_TYPE",
+	"OTEL_SERVICE_NAME",
+	"OTEL_RESOURCE_ATTRIBUTES",
+	"SERVICE_BINDING_ROOT",
+}

@@ -17,11 +17,13 @@ type TwelveFactorAppSpec struct {
 	Config ConfigSpec `json:"config,omitempty"`
 
 	// services are the attached backing services (factor IV). Each is projected
-	// as a servicebinding.io binding at $SERVICE_BINDING_ROOT/<name>.
+	// as a servicebinding.io binding at $SERVICE_BINDING_ROOT/<name>. A
+	// variable name in services[].env may be set by one service only.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, !has(s.env) || self.all(t, t.name <= s.name || !has(t.env) || !sets.intersects(s.env.map(e, e.name), t.env.map(e, e.name))))",message="spec.services[].env: a variable is set by two or more backing services; each name may be set once",messageExpression="[self.map(s, ['-' + s.name] + (has(s.env) ? s.env.map(e, e.name) : []))].map(names, self.map(s, has(s.env) ? s.env.map(e, names.exists(b, b[0] > '-' + s.name && e.name in b), 'spec.services[].env: variable ' + e.name + ' is set by two or more backing services; each name may be set once') : []).filter(l, l.size() > 0))[0][0][0]"
 	Services []BackingService `json:"services,omitempty"`
 
 	// processes is the process formation: one Deployment per process type
@@ -76,12 +78,17 @@ type TwelveFactorAppSpec struct {
 
 // BuildSpec names the build artifact.
 type BuildSpec struct {
-	// image is an OCI image reference. A tag is resolved to a digest when a
+	// image is an OCI image reference, [host[:port]/]path[:tag][@sha256:digest],
+	// in the distribution reference grammar: the path is lowercase, a digest is
+	// sha256 with 64 lowercase hex digits, and a first component is a host only
+	// when it has a '.' or a port or is localhost (otherwise it is a path
+	// component of a Docker Hub image). A tag is resolved to a digest when a
 	// release is made.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="!self.matches('\\\\s')",message="spec.build.image must not contain whitespace"
+	// +kubebuilder:validation:XValidation:rule=`self.matches(r'^(([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?([.][a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+(:[0-9]+)?|[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?:[0-9]+|localhost|\[[a-fA-F0-9:]+\](:[0-9]+)?)/)?[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$')`,message="spec.build.image must be an image reference [host[:port]/]path[:tag][@sha256:digest]: a host has a '.' or a port, or is localhost; path components are lowercase letters and digits, joined by '.', '_', '__' or '-' and separated by '/'; a tag is 1 to 128 letters, digits, '_', '.' or '-', not starting with '.' or '-'; a digest is 64 lowercase hex digits"
 	Image string `json:"image"`
 
 	// revision is the source commit of the image. When empty it is read from the
@@ -181,11 +188,15 @@ type BackingService struct {
 	// +kubebuilder:validation:MaxLength=63
 	Provider string `json:"provider,omitempty"`
 
-	// env maps binding keys to environment variables.
+	// env maps binding keys to environment variables. A name may not be one the
+	// operator sets in every pod (PORT, RELEASE_VERSION, APP_NAME, PROCESS_TYPE,
+	// OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, SERVICE_BINDING_ROOT), nor one
+	// that another service's env sets.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:XValidation:rule="!(self.name in ['PORT', 'RELEASE_VERSION', 'APP_NAME', 'PROCESS_TYPE', 'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'SERVICE_BINDING_ROOT'])",fieldPath=".name",message="spec.services[].env[].name must not be a variable the operator sets in every pod: PORT, RELEASE_VERSION, APP_NAME, PROCESS_TYPE, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES or SERVICE_BINDING_ROOT",messageExpression="'spec.services[].env[].name: ' + self.name + ' is set by the operator in every pod; map the binding key to another variable'"
 	Env []BindingEnv `json:"env,omitempty"`
 }
 

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -168,6 +170,49 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 		}, "spec.release.command: Too many"},
 		{"promotion from a name longer than 40", func(a *tfv1.TwelveFactorApp) { a.Spec.Promotion = &tfv1.PromotionSpec{From: strings.Repeat("a", 41)} }, "spec.promotion.from"},
 		{"empty process name", func(a *tfv1.TwelveFactorApp) { a.Spec.Processes[0].Name = "" }, "spec.processes[0].name"},
+		{"a binding variable set by two services", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{
+				{Name: "db", SecretRef: &tfv1.LocalObjectReference{Name: "db"}, Env: []tfv1.BindingEnv{{Name: "DATABASE_URL", Key: "uri"}}},
+				{Name: "replica", SecretRef: &tfv1.LocalObjectReference{Name: "replica"}, Env: []tfv1.BindingEnv{{Name: "REPLICA_URL", Key: "uri"}, {Name: "DATABASE_URL", Key: "uri"}}},
+			}
+		}, "spec.services[].env: variable DATABASE_URL is set by two or more backing services; each name may be set once"},
+		{"a binding variable set by three services", func(a *tfv1.TwelveFactorApp) {
+			for _, n := range []string{"a", "b", "c"} {
+				a.Spec.Services = append(a.Spec.Services, tfv1.BackingService{Name: n, SecretRef: &tfv1.LocalObjectReference{Name: n},
+					Env: []tfv1.BindingEnv{{Name: "CACHE_URL", Key: "uri"}}})
+			}
+		}, "spec.services[].env: variable CACHE_URL is set by two or more backing services"},
+		{"a binding variable named PORT", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{{Name: "db", SecretRef: &tfv1.LocalObjectReference{Name: "db"}, Env: []tfv1.BindingEnv{{Name: "PORT", Key: "port"}}}}
+		}, "spec.services[0].env[0].name: Invalid value: spec.services[].env[].name: PORT is set by the operator in every pod"},
+		{"one binding variable set twice among 32 services of 32 variables", func(a *tfv1.TwelveFactorApp) {
+			for i := range 32 {
+				s := tfv1.BackingService{Name: fmt.Sprintf("s%d", i), SecretRef: &tfv1.LocalObjectReference{Name: "x"}}
+				for j := range 32 {
+					s.Env = append(s.Env, tfv1.BindingEnv{Name: fmt.Sprintf("S%d_V%d", i, j), Key: "k"})
+				}
+				a.Spec.Services = append(a.Spec.Services, s)
+			}
+			a.Spec.Services[31].Env[31].Name = "S0_V0"
+		}, "spec.services[].env: variable S0_V0 is set by two or more backing services"},
+		{"an image with an uppercase repository", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "Acme/Shop:1.0" }, "spec.build.image must be an image reference"},
+		{"an image with a 3-character digest", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example/shop@sha256:abc" }, "spec.build.image must be an image reference"},
+		{"an image with an uppercase digest", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Build.Image = "registry.example/shop@sha256:" + strings.Repeat("A", 64)
+		}, "spec.build.image must be an image reference"},
+		{"an image with a sha512 digest", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Build.Image = "registry.example/shop@sha512:" + strings.Repeat("a", 128)
+		}, "spec.build.image must be an image reference"},
+		{"an image with an empty path component", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example//shop:1.0" }, "spec.build.image must be an image reference"},
+		{"an image ending in a slash", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example/shop/" }, "spec.build.image must be an image reference"},
+		{"an image with an empty tag", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example/shop:" }, "spec.build.image must be an image reference"},
+		{"an image with a tag of 129 characters", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Build.Image = "registry.example/shop:" + strings.Repeat("t", 129)
+		}, "spec.build.image must be an image reference"},
+		{"an image with a tag starting with a dot", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example/shop:.1" }, "spec.build.image must be an image reference"},
+		{"an image with a path component starting with a separator", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "registry.example/-shop:1.0" }, "spec.build.image must be an image reference"},
+		{"an image with an uppercase first component that is no host", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "Acme/shop:1.0" }, "spec.build.image must be an image reference"},
+		{"an image with a scheme", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = "https://registry.example/shop:1.0" }, "spec.build.image must be an image reference"},
 	}
 	if len(cases) < 40 {
 		t.Fatalf("the catalogue must hold at least 40 invalid specs, has %d", len(cases))
@@ -183,6 +228,112 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 			g.Expect(err.Error()).To(ContainSubstring(tc.want))
 		})
 	}
+}
+
+// TestEdgesOfTheRulesAreAccepted holds the near misses of the rules above: specs
+// that sit on a rule's boundary and must be admitted.
+func TestEdgesOfTheRulesAreAccepted(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("0123456789abcdef", 4)
+	binding := func(name string, env ...string) tfv1.BackingService {
+		s := tfv1.BackingService{Name: name, SecretRef: &tfv1.LocalObjectReference{Name: name}}
+		for _, e := range env {
+			s.Env = append(s.Env, tfv1.BindingEnv{Name: e, Key: "uri"})
+		}
+		return s
+	}
+	cases := []struct {
+		name   string
+		mutate func(a *tfv1.TwelveFactorApp)
+	}{
+		{"binding variables with distinct names", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{binding("db", "DATABASE_URL"), binding("replica", "REPLICA_URL"), binding("cache")}
+		}},
+		{"a binding variable that spec.config.env also sets", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Config.Env = []tfv1.EnvVar{{Name: "DATABASE_URL", Value: "x"}}
+			a.Spec.Services = []tfv1.BackingService{binding("db", "DATABASE_URL")}
+		}},
+		{"binding variables that differ from reserved names by case or suffix", func(a *tfv1.TwelveFactorApp) {
+			a.Spec.Services = []tfv1.BackingService{binding("db", "port", "PORT_NUMBER", "DB_APP_NAME", "SERVICE_BINDING_ROOT_DIR")}
+		}},
+		{"reserved names in spec.config.env", func(a *tfv1.TwelveFactorApp) {
+			for _, n := range tfv1.ReservedEnvNames {
+				a.Spec.Config.Env = append(a.Spec.Config.Env, tfv1.EnvVar{Name: n, Value: "x"})
+			}
+		}},
+		{"32 services with 32 distinct binding variables each", func(a *tfv1.TwelveFactorApp) {
+			for i := range 32 {
+				s := binding(fmt.Sprintf("s%d", i))
+				for j := range 32 {
+					s.Env = append(s.Env, tfv1.BindingEnv{Name: fmt.Sprintf("S%d_V%d", i, j), Key: "k"})
+				}
+				a.Spec.Services = append(a.Spec.Services, s)
+			}
+		}},
+	}
+	for _, image := range []string{
+		"shop",
+		"shop:latest",
+		"ghcr.io/acme/shop:1.0",
+		"ghcr.io/acme/shop:1.4.2@" + digest,
+		"registry.example/shop@" + digest,
+		"localhost:5000/a/b@" + digest,
+		"127.0.0.1:5000/acme/shop:1.4.2",
+		"[::1]:5000/acme/shop:1",
+		"Registry.Example:443/acme/shop:1",
+		"registry:5000/shop:1",
+		"acme/shop:1.0",
+		"registry.example/kwok-never-ready/shop@" + digest,
+		"registry.example/a.b/c_d/e__f/g--h:v1.2_3-rc.4",
+		"registry.example/shop:" + strings.Repeat("t", 128),
+		"registry.example/shop:_1",
+	} {
+		cases = append(cases, struct {
+			name   string
+			mutate func(a *tfv1.TwelveFactorApp)
+		}{"image " + image, func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = image }})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			app := validApp("edge")
+			tc.mutate(app)
+			g.Expect(env.Client.Create(context.Background(), app, client.DryRunAll)).To(Succeed())
+		})
+	}
+}
+
+// TestReservedEnvNamesAreRefusedForBindings keeps ReservedEnvNames and the CEL
+// rule that spells them out in step: each name is refused, and the rule names
+// no other.
+func TestReservedEnvNamesAreRefusedForBindings(t *testing.T) {
+	g := NewWithT(t)
+	for _, name := range tfv1.ReservedEnvNames {
+		app := validApp("reserved")
+		app.Spec.Services = []tfv1.BackingService{{Name: "db", SecretRef: &tfv1.LocalObjectReference{Name: "db"},
+			Env: []tfv1.BindingEnv{{Name: "DATABASE_URL", Key: "uri"}, {Name: name, Key: "x"}}}}
+		err := env.Client.Create(context.Background(), app, client.DryRunAll)
+		g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%s: want Invalid, got %v", name, err)
+		g.Expect(err.Error()).To(ContainSubstring("spec.services[0].env[1].name"), name)
+		g.Expect(err.Error()).To(ContainSubstring("spec.services[].env[].name: " + name + " is set by the operator in every pod"))
+	}
+
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "twelvefactor.dev_twelvefactorapps.yaml"))
+	g.Expect(err).NotTo(HaveOccurred())
+	crd := &apiextv1.CustomResourceDefinition{}
+	g.Expect(yaml.Unmarshal(data, crd)).To(Succeed())
+	bindingEnv := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties["services"].Items.Schema.Properties["env"].Items.Schema
+	var rule string
+	for _, v := range bindingEnv.XValidations {
+		if v.FieldPath == ".name" {
+			rule = v.Rule
+		}
+	}
+	g.Expect(rule).NotTo(BeEmpty(), "no rule on spec.services[].env[].name in the CRD")
+	var inRule []string
+	for _, m := range regexp.MustCompile(`'([A-Z_]+)'`).FindAllStringSubmatch(rule, -1) {
+		inRule = append(inRule, m[1])
+	}
+	g.Expect(inRule).To(ConsistOf(tfv1.ReservedEnvNames), "the CEL rule and ReservedEnvNames disagree")
 }
 
 func TestReleaseAndAdminRunSpecsAreImmutable(t *testing.T) {
