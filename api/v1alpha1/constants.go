@@ -69,19 +69,19 @@ const (
 
 // Condition reasons. They are CamelCase and part of the API.
 const (
-	ReasonReady               = "Ready"
-	ReasonProgressing         = "Progressing"
-	ReasonRollingOut          = "RollingOut"
-	ReasonReleaseCreated      = "ReleaseCreated"
-	ReasonUpToDate            = "UpToDate"
-	ReasonPinned              = "Pinned"
-	ReasonReleaseNotFound     = "ReleaseNotFound"
-	ReasonConfigNotFound      = "ConfigNotFound"
-	ReasonBindingNotReady     = "BindingNotReady"
-	ReasonImageResolveFailed  = "ImageResolveFailed"
+	ReasonReady              = "Ready"
+	ReasonProgressing        = "Progressing"
+	ReasonRollingOut         = "RollingOut"
+	ReasonReleaseCreated     = "ReleaseCreated"
+	ReasonUpToDate           = "UpToDate"
+	ReasonPinned             = "Pinned"
+	ReasonReleaseNotFound    = "ReleaseNotFound"
+	ReasonConfigNotFound     = "ConfigNotFound"
+	ReasonBindingNotReady    = "BindingNotReady"
+	ReasonImageResolveFailed = "ImageResolveFailed"
 	// ReasonResolvingImage: a registry call resolving the image tag runs
 	// outside the reconcile workers; the app is woken when it ends.
-	ReasonResolvingImage = "ResolvingImage"
+	ReasonResolvingImage      = "ResolvingImage"
 	ReasonReleasePhaseRunning = "ReleasePhaseRunning"
 	ReasonReleasePhaseFailed  = "ReleasePhaseFailed"
 	ReasonReleasePhaseSucceed = "ReleasePhaseSucceeded"

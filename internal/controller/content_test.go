@@ -2,11 +2,14 @@ package controller_test
 
 import (
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -142,4 +145,78 @@ func TestAPinThatRunsIsReadyWhileTheSpecIsBlocked(t *testing.T) {
 		g.Expect(a.Status.ObservedGeneration).To(Equal(a.Generation))
 		g.Expect(reason(g, ns, "shop", tfv1.ConditionReleased)).To(Equal(tfv1.ReasonConfigNotFound))
 	}, timeout).Should(Succeed())
+}
+
+// A registry that accepts connections and never answers holds no reconcile
+// worker: an app whose image is a digest is released while twenty apps wait
+// on the dead registry, and those say what they wait for.
+func TestADeadRegistryDelaysNoOtherApp(t *testing.T) {
+	g := NewWithT(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	g.Expect(err).NotTo(HaveOccurred())
+	t.Cleanup(func() { _ = l.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // accepted, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	ns := newNamespace(t, nil)
+	for i := range 20 {
+		a := newApp(ns, fmt.Sprintf("stuck-%02d", i))
+		a.Spec.Build.Image = fmt.Sprintf("%s/stuck/app%d:1.0", l.Addr().String(), i)
+		g.Expect(env.Client.Create(ctx(), a)).To(Succeed())
+	}
+	g.Expect(env.Client.Create(ctx(), newApp(ns, "pinned"))).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(getApp(g, ns, "pinned").Status.LatestRelease).To(Equal(int32(1)))
+	}, timeout).Should(Succeed())
+	// Ordering, not timing: the digest app is released while the others wait.
+	waiting := 0
+	for i := range 20 {
+		a := getApp(g, ns, fmt.Sprintf("stuck-%02d", i))
+		if a.Status.LatestRelease == 0 {
+			waiting++
+		}
+	}
+	g.Expect(waiting).To(Equal(20))
+	g.Eventually(func(g Gomega) {
+		g.Expect(reason(g, ns, "stuck-00", tfv1.ConditionReleased)).To(Equal(tfv1.ReasonResolvingImage))
+	}, timeout).Should(Succeed())
+}
+
+// Requests above limits are refused by the API server in a pod template; the
+// CRD cannot say it within CEL's cost budget, so the app stalls with the field
+// named and nothing is made.
+func TestRequestsAboveLimitsStallWithTheFieldNamed(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t, nil)
+	a := newApp(ns, "shop")
+	a.Spec.Processes[0].Resources = &corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+	}
+	g.Expect(env.Client.Create(ctx(), a)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		c := condition(g, ns, "shop", tfv1.ConditionStalled)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Reason).To(Equal(tfv1.ReasonInvalidSpec))
+		g.Expect(c.Message).To(ContainSubstring("spec.processes[web].resources: requests.cpu (2) exceeds limits.cpu (500m)"))
+		g.Expect(c.Message).NotTo(ContainSubstring("memory"), "equal is allowed")
+	}, timeout).Should(Succeed())
+	g.Expect(releaseNumbers(g, ns, "shop")).To(BeEmpty())
 }

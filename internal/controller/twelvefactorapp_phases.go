@@ -141,6 +141,14 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 // full environment and the bindings. A missing dependency blocks the release
 // without touching what runs.
 func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	var invalid []string
+	for _, p := range s.app.Spec.Processes {
+		invalid = append(invalid, render.ResourceErrors(p)...)
+	}
+	if len(invalid) > 0 {
+		s.blocker = &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: strings.Join(invalid, "; ")}
+		return ctrl.Result{}, nil
+	}
 	cr := contentResolver{reader: r.Client, meta: r.cacheReader(), images: r.images, insecure: r.Resolver.Insecure}
 	if r.services != nil {
 		cr.watch = r.services.watch

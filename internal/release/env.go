@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 )
 
 // The environment of a release's containers is set by four layers. From the
@@ -36,10 +38,7 @@ const bindingSourcePrefix = "binding/"
 // OperatorEnvNames returns the names the operator sets as literal env in a
 // release's containers (render.PodTemplate): PORT when the process has a port,
 // SERVICE_BINDING_ROOT when the release has bindings, the others always.
-func OperatorEnvNames() []string {
-	return []string{"PORT", "RELEASE_VERSION", "APP_NAME", "PROCESS_TYPE",
-		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "SERVICE_BINDING_ROOT"}
-}
+func OperatorEnvNames() []string { return slices.Clone(tfv1.ReservedEnvNames) }
 
 // PortableKey reports whether k is a portable environment variable name in
 // POSIX's sense, ^[A-Za-z_][A-Za-z0-9_]*$: one a shell can read as $k.

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"fmt"
+	"sort"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -211,4 +213,29 @@ func DeploymentRelease(d *appsv1.Deployment) int32 {
 		return 0
 	}
 	return int32(n)
+}
+
+// ResourceErrors returns, for each resource a process both requests and
+// limits, a sentence when the request exceeds the limit: the API server
+// refuses such a pod template. The CRD cannot say it within CEL's cost budget
+// (resource values are unbounded strings), so the reconciler does.
+func ResourceErrors(p tfv1.ProcessSpec) []string {
+	if p.Resources == nil {
+		return nil
+	}
+	var out []string
+	names := make([]string, 0, len(p.Resources.Requests))
+	for n := range p.Resources.Requests {
+		names = append(names, string(n))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		req := p.Resources.Requests[corev1.ResourceName(n)]
+		lim, ok := p.Resources.Limits[corev1.ResourceName(n)]
+		if ok && req.Cmp(lim) > 0 {
+			out = append(out, fmt.Sprintf("spec.processes[%s].resources: requests.%s (%s) exceeds limits.%s (%s): lower the request or raise the limit",
+				p.Name, n, req.String(), n, lim.String()))
+		}
+	}
+	return out
 }
