@@ -220,3 +220,46 @@ func TestRequestsAboveLimitsStallWithTheFieldNamed(t *testing.T) {
 	}, timeout).Should(Succeed())
 	g.Expect(releaseNumbers(g, ns, "shop")).To(BeEmpty())
 }
+
+// Switching a namespace from enforce to warn brings a pass at once for an app
+// the policy stalled: no change to the app, no wait for a resync.
+func TestLeavingEnforceModeReleasesAStalledAppAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyEnforce})
+	a := newApp(ns, "shop")
+	a.Spec.Config.Env = append(a.Spec.Config.Env, tfv1.EnvVar{Name: "API_TOKEN", Value: "literal-token"})
+	g.Expect(env.Client.Create(ctx(), a)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(reason(g, ns, "shop", tfv1.ConditionStalled)).To(Equal(policy.ReasonSecretInLiteral))
+	}, timeout).Should(Succeed())
+	g.Expect(releaseNumbers(g, ns, "shop")).To(BeEmpty())
+
+	n := &corev1.Namespace{}
+	g.Expect(env.Client.Get(ctx(), client.ObjectKey{Name: ns}, n)).To(Succeed())
+	n.Labels[tfv1.LabelPolicy] = tfv1.PolicyWarn
+	g.Expect(env.Client.Update(ctx(), n)).To(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(releaseNumbers(g, ns, "shop")).To(ConsistOf(int32(1))) }, timeout).Should(Succeed())
+}
+
+// A promoted app stalled on a digest mismatch is released as soon as its
+// upstream runs the expected digest.
+func TestAPromotionIsRecheckedWhenTheUpstreamMoves(t *testing.T) {
+	g := NewWithT(t)
+	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyEnforce})
+	other := "registry.example/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	staging := newApp(ns, "staging")
+	g.Expect(env.Client.Create(ctx(), staging)).To(Succeed())
+	g.Eventually(func(g Gomega) { g.Expect(getApp(g, ns, "staging").Status.Image).To(Equal(digestImage)) }, timeout).Should(Succeed())
+
+	prod := newApp(ns, "prod")
+	prod.Spec.Build.Image = other
+	prod.Spec.Promotion = &tfv1.PromotionSpec{From: "staging"}
+	g.Expect(env.Client.Create(ctx(), prod)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(reason(g, ns, "prod", tfv1.ConditionStalled)).To(Equal(policy.ReasonDigestMismatch))
+	}, timeout).Should(Succeed())
+	g.Expect(releaseNumbers(g, ns, "prod")).To(BeEmpty())
+
+	update(t, ns, "staging", func(a *tfv1.TwelveFactorApp) { a.Spec.Build.Image = other })
+	g.Eventually(func(g Gomega) { g.Expect(releaseNumbers(g, ns, "prod")).To(ConsistOf(int32(1))) }, timeout).Should(Succeed())
+}

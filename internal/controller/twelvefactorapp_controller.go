@@ -185,6 +185,9 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 	if err := indexAppReferences(mgr); err != nil {
 		return err
 	}
+	if err := indexPromotions(mgr); err != nil {
+		return err
+	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&tfv1.TwelveFactorApp{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&tfv1.Release{}, notCreated).
@@ -197,6 +200,8 @@ func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrent int) er
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.appsReferencing(refSecret))).
 		WatchesMetadata(&corev1.Secret{}, releaseSecretDeleted).
 		WatchesRawSource(source.Channel(r.images.events, &handler.EnqueueRequestForObject{})).
+		Watches(&tfv1.TwelveFactorApp{}, handler.EnqueueRequestsFromMapFunc(r.appsPromotedFrom), builder.WithPredicates(runningImageChanged)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.appsInNamespace), builder.WithPredicates(policyLabelChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrent}).
 		Build(r)
 	if err != nil {

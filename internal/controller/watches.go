@@ -2,20 +2,20 @@ package controller
 
 import (
 	"context"
-	"k8s.io/client-go/util/workqueue"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/source"
-
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 )
@@ -134,5 +134,71 @@ var releaseSecretDeleted = handler.Funcs{
 		for _, req := range appFromLabel(ctx, e.Object) {
 			q.Add(req)
 		}
+	},
+}
+
+// promotionIndex indexes TwelveFactorApps by the app they are promoted from.
+const promotionIndex = "twelvefactor.dev/promotion-from"
+
+func indexPromotions(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &tfv1.TwelveFactorApp{}, promotionIndex,
+		func(o client.Object) []string {
+			if p := o.(*tfv1.TwelveFactorApp).Spec.Promotion; p != nil && p.From != "" {
+				return []string{p.From}
+			}
+			return nil
+		})
+}
+
+// appsPromotedFrom maps an app to the apps promoted from it, whose factor X
+// verdict follows the digest it runs.
+func (r *AppReconciler) appsPromotedFrom(ctx context.Context, o client.Object) []reconcile.Request {
+	apps := &tfv1.TwelveFactorAppList{}
+	if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{promotionIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing apps promoted from an app", "app", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
+
+// runningImageChanged passes an app whose status.image changed: the apps
+// promoted from it compare digests with it.
+var runningImageChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return true },
+	DeleteFunc:  func(event.DeleteEvent) bool { return true },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, ok1 := e.ObjectOld.(*tfv1.TwelveFactorApp)
+		n, ok2 := e.ObjectNew.(*tfv1.TwelveFactorApp)
+		return ok1 && ok2 && o.Status.Image != n.Status.Image
+	},
+}
+
+// appsInNamespace maps a Namespace to its apps: its policy label decides
+// whether a failing rule blocks them.
+func (r *AppReconciler) appsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	apps := &tfv1.TwelveFactorAppList{}
+	if err := r.List(ctx, apps, client.InNamespace(o.GetName())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing apps of a namespace", "namespace", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
+}
+
+// policyLabelChanged passes a Namespace whose policy label changed.
+var policyLabelChanged = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetLabels()[tfv1.LabelPolicy] != e.ObjectNew.GetLabels()[tfv1.LabelPolicy]
 	},
 }
