@@ -249,7 +249,9 @@ func (a *applier) diff(existing client.Object, ac runtime.ApplyConfiguration, ig
 			return false
 		}
 		for _, i := range ignore {
-			if hasPrefix(p, i) {
+			// Neither an allowed field nor what holds it (removing the map
+			// of annotations would remove the allowed one with it).
+			if hasPrefix(p, i) || hasPrefix(i, p) {
 				return false
 			}
 		}
