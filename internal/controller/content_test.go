@@ -114,6 +114,11 @@ func TestNonPortableAndShadowedKeysAreReportedInFactorIII(t *testing.T) {
 		g.Expect(msg).To(ContainSubstring("APP_NAME by the operator"))
 		g.Expect(msg).NotTo(ContainSubstring("GOOD"))
 		g.Expect(msg).NotTo(ContainSubstring("other"), "values are never named")
+		// The env Secret holds what the pods see: APP_NAME is the operator's.
+		sec := &corev1.Secret{}
+		g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "shop-v1-env"}, sec)).To(Succeed())
+		g.Expect(sec.Data).To(HaveKey("GOOD"))
+		g.Expect(sec.Data).NotTo(HaveKey("APP_NAME"))
 	}, timeout).Should(Succeed())
 }
 

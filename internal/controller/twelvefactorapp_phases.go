@@ -384,7 +384,7 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 			App: app.Name, Number: n, Image: c.Image, Revision: c.Revision,
 			Processes: c.Processes, ReleaseCommand: c.ReleaseCommand,
 			EnvSecretName: release.EnvSecretName(app.Name, n), ConfigKeys: c.Keys(),
-			EnvSecretHash: release.DataHash(render.EnvSecretData(c.Env)),
+			EnvSecretHash: release.DataHash(render.EnvSecretData(c.SecretEnv())),
 			ContentHash:   hash, Description: description,
 		},
 	}
@@ -441,7 +441,7 @@ func secretMeta() *metav1.PartialObjectMetadata {
 // Secrets (only the names in only, when it is not nil). A name that exists is
 // left alone: the verifier tells whether it is the release's.
 func (r *AppReconciler) createReleaseSecrets(ctx context.Context, rel *tfv1.Release, c *release.Content, only map[string]bool) error {
-	secrets := []*corev1.Secret{render.EnvSecret(rel, c.Env)}
+	secrets := []*corev1.Secret{render.EnvSecret(rel, c.SecretEnv())}
 	for _, b := range c.Bindings {
 		secrets = append(secrets, render.BindingSecret(rel, b))
 	}
@@ -474,6 +474,15 @@ func (r *AppReconciler) previous(ctx context.Context, s *appScope, latest *tfv1.
 	}
 	for k, v := range sec.Data {
 		c.Env[k] = string(v)
+	}
+	for _, k := range latest.Spec.ConfigKeys {
+		// A key the pods never see is not in the Secret (Content.SecretEnv);
+		// it makes no change of its own in the description.
+		if _, ok := c.Env[k]; !ok && s.content != nil {
+			if v, ok := s.content.Env[k]; ok {
+				c.Env[k] = v
+			}
+		}
 	}
 	for _, b := range latest.Spec.Bindings {
 		bs := &corev1.Secret{}

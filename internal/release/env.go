@@ -191,3 +191,37 @@ func sortedKeys[V any](m map[string]V) []string {
 func sortShadows(s []Shadow) {
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Key < s[j].Key })
 }
+
+// SecretEnv returns the environment the release's env Secret holds: the
+// resolved environment less the keys every container of the release sets in
+// its own env (the operator's names but PORT, which only a process with a port
+// gets, SERVICE_BINDING_ROOT when there are bindings, and the bindings' env
+// mappings). So the Secret holds what the pods see. The content hash is of the
+// whole resolved environment, so the release's identity does not change.
+func (c Content) SecretEnv() map[string]string {
+	var inEveryPod []string
+	for _, n := range OperatorEnvNames() {
+		if n == "PORT" || (n == "SERVICE_BINDING_ROOT" && len(c.Bindings) == 0) {
+			continue
+		}
+		inEveryPod = append(inEveryPod, n)
+	}
+	sources := make(map[string]string, len(c.Env))
+	for k := range c.Env {
+		sources[k] = SourceInline
+		if src := c.EnvSources[k]; src != "" {
+			sources[k] = src
+		}
+	}
+	drop := AnalyzeEnv(sources, c.Bindings, inEveryPod).Overridden()
+	if len(drop) == 0 {
+		return c.Env
+	}
+	out := make(map[string]string, len(c.Env))
+	for k, v := range c.Env {
+		if !slices.Contains(drop, k) {
+			out[k] = v
+		}
+	}
+	return out
+}

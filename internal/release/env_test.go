@@ -111,3 +111,30 @@ func TestOperatorEnvNamesArePortable(t *testing.T) {
 		NewWithT(t).Expect(release.PortableKey(n)).To(BeTrue(), n)
 	}
 }
+
+func TestSecretEnvHoldsWhatThePodsSee(t *testing.T) {
+	cases := []struct {
+		name string
+		c    release.Content
+		want []string
+	}{
+		{"nothing shadowed", release.Content{Env: map[string]string{"A": "1", "PORT": "9"}}, []string{"A", "PORT"}},
+		{"operator names set in every pod are dropped, PORT is kept for workers",
+			release.Content{Env: map[string]string{"A": "1", "APP_NAME": "x", "RELEASE_VERSION": "v9", "PORT": "9"}}, []string{"A", "PORT"}},
+		{"SERVICE_BINDING_ROOT only when there are bindings",
+			release.Content{Env: map[string]string{"SERVICE_BINDING_ROOT": "/b"}}, []string{"SERVICE_BINDING_ROOT"}},
+		{"a binding's env mapping wins over config",
+			release.Content{Env: map[string]string{"DATABASE_URL": "literal", "SERVICE_BINDING_ROOT": "/b", "B": "2"},
+				Bindings: []release.Binding{{Name: "db", Env: []tfv1.BindingEnv{{Name: "DATABASE_URL", Key: "uri"}}}}}, []string{"B"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.c.SecretEnv()
+			keys := make([]string, 0, len(got))
+			for k := range got {
+				keys = append(keys, k)
+			}
+			NewWithT(t).Expect(keys).To(ConsistOf(tc.want))
+		})
+	}
+}
