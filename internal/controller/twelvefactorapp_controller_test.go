@@ -303,8 +303,6 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 		g.Expect(deploymentRelease(g, ns, "shop-worker")).To(Equal("1"))
 		g.Expect(getApp(g, ns, "shop").Status.Processes).To(HaveLen(2))
 	}, timeout).Should(Succeed())
-	time.Sleep(time.Second) // let the first passes settle
-
 	snapshot := func(g Gomega) map[string]string {
 		out := map[string]string{}
 		a := getApp(g, ns, "shop")
@@ -323,15 +321,19 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 		}
 		return out
 	}
-	before := snapshot(g)
+	// The first passes have settled when nothing changes for a second.
+	var before map[string]string
+	g.Eventually(func(g Gomega) {
+		before = snapshot(g)
+		g.Consistently(snapshot, time.Second).Should(Equal(before))
+	}, timeout).Should(Succeed())
 	// Touching the ConfigMap without changing its data triggers reconciles of
 	// the app; so does a label change on the app itself.
 	cm := &corev1.ConfigMap{}
 	g.Expect(env.Client.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "cfg"}, cm)).To(Succeed())
 	cm.Annotations = map[string]string{"touched": "yes"}
 	g.Expect(env.Client.Update(ctx(), cm)).To(Succeed())
-	time.Sleep(2 * time.Second)
-	g.Expect(snapshot(g)).To(Equal(before))
+	g.Consistently(snapshot, 2*time.Second).Should(Equal(before))
 }
 
 func TestReleasesAreCreatedExactlyOnceUnderRepeatedReconciles(t *testing.T) {
