@@ -84,6 +84,9 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 	g.Expect(cl.Create(ctx, deployment("stuck", "registry.example/"+devcluster.NeverReadyMarker+":1", 1))).To(Succeed())
 	g.Expect(cl.Create(ctx, job("ok", "registry.example/job:1"))).To(Succeed())
 	g.Expect(cl.Create(ctx, job("bad", "registry.example/"+devcluster.FailMarker+":1"))).To(Succeed())
+	hang := job("hang", "registry.example/"+devcluster.NeverCompleteMarker+":1")
+	hang.Spec.ActiveDeadlineSeconds = ptr.To[int64](2)
+	g.Expect(cl.Create(ctx, hang)).To(Succeed())
 
 	g.Eventually(func(g Gomega) {
 		d := &appsv1.Deployment{}
@@ -92,6 +95,14 @@ func TestSimulatedClusterRunsDeploymentsJobsAndGarbageCollection(t *testing.T) {
 	}, 60*time.Second, 200*time.Millisecond).Should(Succeed())
 	g.Eventually(jobCondition(cl, "ok", batchv1.JobComplete), 60*time.Second).Should(BeTrue())
 	g.Eventually(jobCondition(cl, "bad", batchv1.JobFailed), 60*time.Second).Should(BeTrue())
+	// A never-completing Job pod runs until the Job's deadline ends it.
+	g.Eventually(func(g Gomega) {
+		j := &batchv1.Job{}
+		g.Expect(cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: "hang"}, j)).To(Succeed())
+		g.Expect(j.Status.Succeeded).To(BeZero())
+		g.Expect(j.Status.Conditions).To(ContainElement(And(HaveField("Type", batchv1.JobFailed),
+			HaveField("Status", corev1.ConditionTrue), HaveField("Reason", batchv1.JobReasonDeadlineExceeded))))
+	}, 60*time.Second).Should(Succeed())
 
 	// A never-ready pod runs but is not Ready.
 	g.Eventually(func(g Gomega) {
@@ -167,4 +178,6 @@ func TestKwokConfigHasEveryStage(t *testing.T) {
 		g.Expect(cfg).To(ContainSubstring("name: " + name + "\n"))
 	}
 	g.Expect(cfg).To(ContainSubstring("durationMilliseconds: 3000\n  next:"))
+	g.Expect(cfg).To(ContainSubstring(`contains("` + devcluster.NeverCompleteMarker + `")'
+      operator: 'NotIn'`))
 }

@@ -15,10 +15,14 @@ import (
 //   - a pod whose image contains NeverReadyMarker runs but never becomes Ready;
 //   - a Job pod whose image contains FailMarker fails with exit code 1.
 //   - a pod whose image contains SlowStartMarker becomes Ready after SlowStart.
+//   - a Job pod whose image contains NeverCompleteMarker runs and is Ready
+//     but never completes, as a command that hangs would: only the Job's
+//     activeDeadlineSeconds ends it. Other pods of that image run as usual.
 const (
-	NeverReadyMarker = "kwok-never-ready"
-	FailMarker       = "kwok-fail"
-	SlowStartMarker  = "kwok-slow-start"
+	NeverReadyMarker    = "kwok-never-ready"
+	FailMarker          = "kwok-fail"
+	SlowStartMarker     = "kwok-slow-start"
+	NeverCompleteMarker = "kwok-never-complete"
 )
 
 // SlowStart is how long a pod with SlowStartMarker takes to become Ready.
@@ -41,6 +45,14 @@ options:
 // notMarked excludes pods whose image carries a failure marker.
 const notMarked = `
     - key: '.spec.containers[0].image | test("` + NeverReadyMarker + `|` + FailMarker + `|` + SlowStartMarker + `")'
+      operator: 'NotIn'
+      values:
+      - 'true'`
+
+// notCompleting excludes Job pods whose image carries NeverCompleteMarker
+// from the pod-complete stage.
+const notCompleting = `
+    - key: '.spec.containers[0].image | contains("` + NeverCompleteMarker + `")'
       operator: 'NotIn'
       values:
       - 'true'`
@@ -163,7 +175,7 @@ func kwokConfig() string {
 		nodefast.DefaultNodeInit,
 		nodelease.DefaultNodeHeartbeatWithLease,
 		withSelector(podfast.DefaultPodReady, notMarked),
-		podfast.DefaultPodComplete,
+		withSelector(podfast.DefaultPodComplete, notCompleting),
 		podfast.DefaultPodDelete,
 		neverReadyStage,
 		failStage,

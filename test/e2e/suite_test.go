@@ -34,6 +34,15 @@ func TestEndToEnd(t *testing.T) {
 		{"ManagerRunsWithLeastPrivilege", testManagerRunsWithLeastPrivilege},
 		{"SecretsFlowThroughReleases", testSecretsFlowThroughReleases},
 		{"PluginRunSucceedsForReal", testPluginRunSucceedsForReal},
+		{"BinarySecretRotationMakesARelease", testBinarySecretRotationMakesARelease},
+		{"EnvironmentOverOneMiBIsRefusedUntilShrunk", testEnvironmentOverOneMiBIsRefusedUntilShrunk},
+		{"MoreKeysThanAReleaseListsIsRefused", testMoreKeysThanAReleaseListsIsRefused},
+		{"LongKeysShortenTheDescription", testLongKeysShortenTheDescription},
+		{"MalformedImageReferencesAreRefusedAtAdmission", testMalformedImageReferencesAreRefusedAtAdmission},
+		{"PinnedReleaseStaysReadyWhenItsConfigMapGoes", testPinnedReleaseStaysReadyWhenItsConfigMapGoes},
+		{"RollbackToAPrunedReleaseStallsAndChangesNothing", testRollbackToAPrunedReleaseStallsAndChangesNothing},
+		{"HistoryLimitNeverPrunesThePinnedRelease", testHistoryLimitNeverPrunesThePinnedRelease},
+		{"AdminRunPastItsDeadlineFails", testAdminRunPastItsDeadlineFails},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sc := range scenarios {
