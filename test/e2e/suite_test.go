@@ -43,6 +43,7 @@ func TestEndToEnd(t *testing.T) {
 		{"RollbackToAPrunedReleaseStallsAndChangesNothing", testRollbackToAPrunedReleaseStallsAndChangesNothing},
 		{"HistoryLimitNeverPrunesThePinnedRelease", testHistoryLimitNeverPrunesThePinnedRelease},
 		{"AdminRunPastItsDeadlineFails", testAdminRunPastItsDeadlineFails},
+		{"SwitchingANamespaceToWarnReleasesAStalledApp", testSwitchingANamespaceToWarnReleasesAStalledApp},
 	}
 	t.Run("scenarios", func(t *testing.T) {
 		for _, sc := range scenarios {
