@@ -249,7 +249,11 @@ func (a *applier) diff(existing client.Object, ac runtime.ApplyConfiguration, ig
 			return false
 		}
 		for _, i := range ignore {
-			if hasPrefix(p, i) {
+			// An ignored field, or a map or list that holds one (such as the
+			// template's annotations that kubectl rollout restart made):
+			// removing the container would remove the ignored field with it.
+			// Other fields another manager added to it are removed one by one.
+			if hasPrefix(p, i) || hasPrefix(i, p) {
 				return false
 			}
 		}
