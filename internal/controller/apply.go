@@ -249,8 +249,10 @@ func (a *applier) diff(existing client.Object, ac runtime.ApplyConfiguration, ig
 			return false
 		}
 		for _, i := range ignore {
-			// Neither an allowed field nor what holds it (removing the map
-			// of annotations would remove the allowed one with it).
+			// An ignored field, or a map or list that holds one (such as the
+			// template's annotations that kubectl rollout restart made):
+			// removing the container would remove the ignored field with it.
+			// Other fields another manager added to it are removed one by one.
 			if hasPrefix(p, i) || hasPrefix(i, p) {
 				return false
 			}

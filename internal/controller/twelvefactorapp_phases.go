@@ -754,9 +754,15 @@ func deadlineExceeded(d *appsv1.Deployment) bool {
 
 // markInUse labels the running and the pinned release twelvefactor.dev/in-use,
 // and only those, so the release protection policy refuses their deletion.
+// A release runs while it is the target or a Deployment's pod template still
+// has it (a rollout to the target not made yet, or refused).
 func (r *AppReconciler) markInUse(ctx context.Context, s *appScope) (ctrl.Result, error) {
+	running := map[int32]bool{}
+	for _, d := range s.deployments {
+		running[render.DeploymentRelease(d)] = true
+	}
 	for _, rel := range s.releases {
-		want := rel.Spec.Number == s.target || rel.Spec.Number == s.pin()
+		want := rel.Spec.Number == s.target || rel.Spec.Number == s.pin() || running[rel.Spec.Number]
 		if (rel.Labels[tfv1.LabelInUse] == "true") == want {
 			continue
 		}
