@@ -51,6 +51,11 @@ type options struct {
 	keep         bool
 	probe        string
 	kubeconfig   string
+	// The black-hole registry phase: on or off, apps on the dead
+	// registry (K), digest-pinned apps timed (M, at most N).
+	blackHole       bool
+	blackHoleApps   int
+	blackHoleDigest int
 }
 
 func logf(format string, args ...any) {
@@ -71,6 +76,9 @@ func main() {
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 30*time.Minute, "Give up a phase after this long.")
 	flag.IntVar(&o.nodes, "nodes", 0, "Fake nodes (default: enough for every pod of the run).")
 	flag.BoolVar(&o.keep, "keep", false, "Keep each N's namespaces instead of deleting them before the next N.")
+	flag.BoolVar(&o.blackHole, "blackhole", true, "Also time digest-pinned apps with and without apps whose image tag is on a registry that never answers (a loopback listener).")
+	flag.IntVar(&o.blackHoleApps, "blackhole-apps", 20, "Apps whose image tag is on the black-hole registry (at most 500).")
+	flag.IntVar(&o.blackHoleDigest, "blackhole-digest-apps", 50, "Digest-pinned apps timed in each half of the black-hole phase (at most N).")
 	flag.StringVar(&o.probe, "probe-cache", "", "Internal: measure the RSS of an informer cache of Secrets and ConfigMaps (full, meta or none) and exit.")
 	flag.StringVar(&o.kubeconfig, "probe-kubeconfig", "", "Internal: the kubeconfig for -probe-cache.")
 	flag.Parse()
@@ -93,6 +101,10 @@ func main() {
 			}
 			o.curve = append(o.curve, v)
 		}
+	}
+	if o.blackHole && (o.blackHoleApps < 1 || o.blackHoleApps > maxStuckApps || o.blackHoleDigest < 1) {
+		fmt.Fprintf(os.Stderr, "-blackhole-apps must be 1 to %d and -blackhole-digest-apps at least 1 (or -blackhole=false)\n", maxStuckApps)
+		os.Exit(2)
 	}
 	o.managerArgs = strings.Fields(margs)
 	o.managerEnv = strings.Fields(menv)
@@ -224,6 +236,7 @@ type nResult struct {
 	nsOp, nsFloor, nsHelm               string
 	probes                              []probeResult
 	recCold, recStorm, recRoll, recSync reconcileStats
+	blackHole                           *blackHoleResult
 }
 
 // Resources the operator writes; the rest of the API server's writes belong
@@ -496,6 +509,15 @@ func (b *bench) runN(ctx context.Context, idx, n int) (*nResult, error) {
 	// Helm v4: the same objects for N other apps, as N releases.
 	if o.helm {
 		if err := b.runHelm(ctx, r); err != nil {
+			r.rss2 = b.stopManager()
+			return r, err
+		}
+	}
+
+	// A registry that never answers, in fresh namespaces.
+	if o.blackHole {
+		r.blackHole, err = b.runBlackHole(ctx, idx, n)
+		if err != nil {
 			r.rss2 = b.stopManager()
 			return r, err
 		}

@@ -234,7 +234,17 @@ func table(o options, r *nResult) string {
 			fmtNum(x.w.total()), fmtNum(noEvents(x.w).total()), yes(x.w.total() <= x.min+targetOverMin+0.05))
 	}
 	p("| Manager peak RSS < %d MiB | %s | %s |", targetRSSMiB, mibs(peak), yes(peak < targetRSSMiB*mib))
+	if bh := r.blackHole; bh != nil {
+		measured := bh.dead.done > 0 && bh.baseline() > 0
+		p("| Black-hole registry: %d digest-pinned apps all Released with %d apps on a registry that never answers / without (mean of before and after) ≤ %.1f | %s | %s |",
+			bh.digestApps, bh.stuckApps, targetRatio, ratio(bh.dead.done, bh.baseline()), yes(measured && bh.ratio() <= targetRatio))
+		p("| Black-hole registry: none of the %d apps on the dead registry Released | %d Released | %s |",
+			bh.stuckApps, bh.stuckReleased, yes(bh.stuckReleased == 0))
+	}
 	p("")
+	if r.blackHole != nil {
+		p("%s", blackHoleTable(r.blackHole))
+	}
 
 	// Where the writes went.
 	p("Writes per app by resource (operator: API server count minus the benchmark's own writes minus the")
@@ -256,7 +266,11 @@ func table(o options, r *nResult) string {
 	p("Manager API requests per app, client side (rest_client_requests_total; reads included): cold start %s; change storm %s; rollback %s; resync %s.",
 		perApp(r.recCold.requests, r.n), perApp(r.recStorm.requests, r.n), perApp(r.recRoll.requests, r.n), perApp(r.recSync.requests, r.n))
 	var loads []string
-	for _, ph := range []phase{r.floorCold, r.opCold, r.floorStorm, r.opStorm, r.floorRollback, r.opRollback, r.helmInstall, r.helmUpgrade, r.helmRoll} {
+	phases := []phase{r.floorCold, r.opCold, r.floorStorm, r.opStorm, r.floorRollback, r.opRollback, r.helmInstall, r.helmUpgrade, r.helmRoll}
+	if r.blackHole != nil {
+		phases = append(phases, r.blackHole.base, r.blackHole.dead, r.blackHole.after)
+	}
+	for _, ph := range phases {
 		if ph.name != "" {
 			loads = append(loads, fmt.Sprintf("%s %.1f", ph.name, ph.load))
 		}
@@ -274,6 +288,33 @@ func table(o options, r *nResult) string {
 			p("| %s | %s | %d Secrets, %d ConfigMaps |", pr.kind, mibs(pr.hwm), pr.secrets, pr.configMaps)
 		}
 	}
+	return sb.String()
+}
+
+// blackHoleTable renders the black-hole registry phase.
+func blackHoleTable(bh *blackHoleResult) string {
+	var sb strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&sb, format+"\n", args...) }
+	p("Black-hole registry: %d apps whose spec.build.image is a tag on %s, a loopback listener that accepts", bh.stuckApps, bh.host)
+	p("connections and never answers, against %d digest-pinned apps (which need no registry) created in a fresh", bh.digestApps)
+	p("namespace without them (A), in another after all of them reported that they wait on the registry (B), and in")
+	p("a third after they were deleted and the listener closed (A'). Times run from the first write until both")
+	p("Deployments of every digest-pinned app are at release 1; the ratio is B over the mean of A and A'.")
+	p("")
+	p("| Black-hole registry | Measured |")
+	p("|---|---|")
+	p("| A: %d digest-pinned apps all Released, no dead registry | %s |", bh.digestApps, secs(bh.base.done))
+	p("| B: the same with %d apps on the dead registry | %s |", bh.stuckApps, secs(bh.dead.done))
+	p("| A': the same after the apps on the dead registry were deleted and the listener closed | %s |", secs(bh.after.done))
+	p("| B / mean(A, A') | %s |", ratio(bh.dead.done, bh.baseline()))
+	p("| Apps on the dead registry reporting it (Released=False, ResolvingImage or ImageResolveFailed) before B | after %s |", secs(bh.stuckReported))
+	p("| Apps on the dead registry after B: waiting (ResolvingImage) / failed, backing off (ImageResolveFailed) / Released / other | %d / %d / %d / %d |",
+		bh.stuckWaiting, bh.stuckFailed, bh.stuckReleased, bh.stuckOther)
+	p("| Connections the black hole held open at B's start / at its end; accepted in all (refused over the bound of %d) | %d / %d; %d (%d) |",
+		blackHoleMaxConns, bh.openAtStart, bh.openAtEnd, bh.accepted, bh.refused)
+	p("| Reconcile p50 / p99, ms (A; B; A') | %s / %s; %s / %s; %s / %s |", ms(bh.base.recon.quantile(.5)), ms(bh.base.recon.quantile(.99)),
+		ms(bh.dead.recon.quantile(.5)), ms(bh.dead.recon.quantile(.99)), ms(bh.after.recon.quantile(.5)), ms(bh.after.recon.quantile(.99)))
+	p("")
 	return sb.String()
 }
 
