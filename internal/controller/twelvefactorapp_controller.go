@@ -123,6 +123,10 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 	}
 	for _, phase := range phases {
 		res, err := phase(ctx, s)
+		if apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			// The namespace goes, and the app with it: nothing to retry.
+			return ctrl.Result{}, nil
+		}
 		if err != nil {
 			return ctrl.Result{}, err
 		}
