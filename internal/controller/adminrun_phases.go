@@ -258,7 +258,7 @@ func (r *AdminRunReconciler) mirrorJob(ctx context.Context, s *runScope) (ctrl.R
 			s.run.Status.PodName = newest.Name
 		}
 	}
-	state, reason, msg := render.JobState(job)
+	state, _, _ := render.JobState(job)
 	switch state {
 	case tfv1.PhaseSucceeded:
 		s.run.Status.Phase = tfv1.PhaseSucceeded
@@ -268,7 +268,7 @@ func (r *AdminRunReconciler) mirrorJob(ctx context.Context, s *runScope) (ctrl.R
 	case tfv1.PhaseFailed:
 		s.run.Status.Phase = tfv1.PhaseFailed
 		s.run.Status.CompletionTime = completion(job, r.Clock.Now())
-		r.setCondition(s, tfv1.ConditionFailed, metav1.ConditionTrue, tfv1.ReasonJobFailed, fmt.Sprintf("The run failed: %s %s", reason, msg))
+		r.setCondition(s, tfv1.ConditionFailed, metav1.ConditionTrue, tfv1.ReasonJobFailed, render.JobFailure(job, "The run", "spec.activeDeadlineSeconds"))
 		r.setCondition(s, tfv1.ConditionRunning, metav1.ConditionFalse, tfv1.ReasonJobFailed, "The run finished")
 	case tfv1.PhaseRunning:
 		s.run.Status.Phase = tfv1.PhaseRunning

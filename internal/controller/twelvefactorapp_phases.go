@@ -558,6 +558,9 @@ func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.
 	if state == tfv1.PhaseSucceeded {
 		releasePhaseDuration.Observe(jobDuration(job))
 	}
+	if state == tfv1.PhaseFailed {
+		msg = render.JobFailure(job, fmt.Sprintf("The release phase of v%d (Job %s)", rel.Spec.Number, job.Name), "spec.release.activeDeadlineSeconds")
+	}
 	return ctrl.Result{}, r.setReleasePhase(ctx, rel, state, reason, msg)
 }
 
@@ -583,7 +586,7 @@ func (r *AppReconciler) setReleasePhase(ctx context.Context, rel *tfv1.Release, 
 		status, condReason, message = metav1.ConditionTrue, tfv1.ReasonReleasePhaseSucceed, "Release phase succeeded"
 	case tfv1.PhaseFailed:
 		status, condReason = metav1.ConditionFalse, tfv1.ReasonReleasePhaseFailed
-		message = fmt.Sprintf("Release phase Job %s failed: %s %s", release.JobName(rel.Spec.App, rel.Spec.Number), reason, msg)
+		message = msg
 	}
 	setCondition(&rel.Status.Conditions, tfv1.ConditionReleasePhaseSucceeded, status, condReason, strings.TrimSpace(message), rel.Generation, r.Clock.Now())
 	return r.Status().Patch(ctx, rel, client.MergeFrom(before))

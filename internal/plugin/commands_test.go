@@ -539,7 +539,7 @@ func TestRunExitsWithTheRunsResult(t *testing.T) {
 			g.Expect(r.stdout).To(HaveSuffix("  Succeeded (release v1)\nRun succeeded: adminrun/" + strings.TrimSuffix(job.Name, "-run") + "\n"))
 		} else {
 			g.Expect(r.code).To(Equal(plugin.ExitFail), r.stderr)
-			g.Expect(r.stderr).To(MatchRegexp(`Run failed: adminrun/shop-run-[a-z0-9]{5}: The run failed: BackoffLimitExceeded`))
+			g.Expect(r.stderr).To(MatchRegexp(`Run failed: adminrun/shop-run-[a-z0-9]{5}: The run.s command failed \(BackoffLimitExceeded\)`))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -172,4 +173,18 @@ func validPodInput(process string, port int32, grace, sleep int64) bool {
 		}
 	}
 	return process[len(process)-1] != '-'
+}
+
+func TestJobFailureNamesTheFieldToChange(t *testing.T) {
+	g := NewWithT(t)
+	failed := func(reason, msg string) *batchv1.Job {
+		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "seed-run"}, Spec: batchv1.JobSpec{ActiveDeadlineSeconds: ptr.To[int64](30)},
+			Status: batchv1.JobStatus{Conditions: []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: reason, Message: msg}}}}
+	}
+	g.Expect(render.JobFailure(failed("DeadlineExceeded", "Job was active longer than specified deadline"), "The run", "spec.activeDeadlineSeconds")).
+		To(Equal("The run was stopped after spec.activeDeadlineSeconds (30s) passed (DeadlineExceeded): raise it, or make the command finish sooner"))
+	g.Expect(render.JobFailure(failed("BackoffLimitExceeded", "Job has reached the specified backoff limit"), "The run", "spec.activeDeadlineSeconds")).
+		To(Equal("The run's command failed (BackoffLimitExceeded): read its output with kubectl logs job/seed-run"))
+	g.Expect(render.JobFailure(failed("PodFailurePolicy", "x"), "The run", "spec.activeDeadlineSeconds")).
+		To(Equal("The run failed (PodFailurePolicy: x)"))
 }

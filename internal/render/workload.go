@@ -239,3 +239,23 @@ func ResourceErrors(p tfv1.ProcessSpec) []string {
 	}
 	return out
 }
+
+// JobFailure says why a Job failed, in a sentence that names the field to
+// change: the deadline that stopped it, or the command's exit.
+func JobFailure(job *batchv1.Job, what, deadlineField string) string {
+	_, reason, msg := JobState(job)
+	switch reason {
+	case "DeadlineExceeded":
+		d := int64(0)
+		if job.Spec.ActiveDeadlineSeconds != nil {
+			d = *job.Spec.ActiveDeadlineSeconds
+		}
+		return fmt.Sprintf("%s was stopped after %s (%ds) passed (DeadlineExceeded): raise it, or make the command finish sooner", what, deadlineField, d)
+	case "BackoffLimitExceeded":
+		return fmt.Sprintf("%s's command failed (BackoffLimitExceeded): read its output with kubectl logs job/%s", what, job.Name)
+	}
+	if msg != "" {
+		return fmt.Sprintf("%s failed (%s: %s)", what, reason, msg)
+	}
+	return fmt.Sprintf("%s failed (%s)", what, reason)
+}
