@@ -31,7 +31,7 @@ func TestReadyDoesNotLie(t *testing.T) {
 		{"RefusedDeploymentIsApplyFailed", testRefusedDeploymentIsApplyFailed},
 		{"RefusedRolloutIsApplyFailedAndThePreviousReleaseServes", testRefusedRolloutIsApplyFailed},
 		{"RefusedServiceIsApplyFailed", testRefusedServiceIsApplyFailed},
-		{"RequestsAboveLimitsAreApplyFailed", testRequestsAboveLimitsAreApplyFailed},
+		{"RequestsAboveLimitsAreInvalidSpec", testRequestsAboveLimitsAreInvalidSpec},
 		{"RollbackToAReleaseWithoutAProcessStopsIt", testRollbackToAReleaseWithoutAProcessStopsIt},
 		{"DeploymentDeletedByHandIsRecreated", testDeploymentDeletedByHandIsRecreated},
 		{"PinnedReleaseIsReadyWhenItsConfigMapIsDeleted", testPinnedReleaseIsReadyWhenItsConfigMapIsDeleted},
@@ -160,11 +160,12 @@ func testRefusedServiceIsApplyFailed(t *testing.T) {
 	expectGone(g, &corev1.Service{ObjectMeta: objectMeta(ns, "shop-web")})
 }
 
-// testRequestsAboveLimitsAreApplyFailed: the app's admission does not check
-// that a process's requests fit its limits; the Deployment's does. The app
-// says the server refused it, with the server's reason, and the other
-// process runs.
-func testRequestsAboveLimitsAreApplyFailed(t *testing.T) {
+// testRequestsAboveLimitsAreInvalidSpec: the app's admission cannot check
+// that a process's requests fit its limits (CEL cannot price quantities
+// within its budget); the API server would refuse the Deployment. The
+// reconciler says so before anything is made, naming the field; fixed, the
+// app is released.
+func testRequestsAboveLimitsAreInvalidSpec(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	app := newApp(ns, "shop")
@@ -172,13 +173,21 @@ func testRequestsAboveLimitsAreApplyFailed(t *testing.T) {
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
 		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
 	create(t, app)
-	got := waitStalled(t, ns, "shop", tfv1.ReasonApplyFailed)
-	g.Expect(message(got, tfv1.ConditionReady)).To(ContainSubstring(`The API server refused Deployment "shop-worker" of process worker`))
-	g.Expect(message(got, tfv1.ConditionReady)).To(ContainSubstring("must be less than or equal to cpu limit"))
-	g.Eventually(func(g Gomega) { expectServing(g, ns, "shop", "web", 1, 2) }, timeout).Should(Succeed())
+	got := waitStalled(t, ns, "shop", tfv1.ReasonInvalidSpec)
+	g.Expect(message(got, tfv1.ConditionStalled)).To(Equal(
+		"spec.processes[worker].resources: requests.cpu (2) exceeds limits.cpu (1): lower the request or raise the limit"))
+	g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+	g.Expect(releaseNumbers(g, ns, "shop")).To(BeEmpty(), "nothing half-made")
 	expectGone(g, &appsv1.Deployment{ObjectMeta: objectMeta(ns, "shop-worker")})
-	passAgain(t, ns, "shop", tfv1.ReasonApplyFailed)
-	g.Expect(appPods(g, ns, "shop", map[string]string{tfv1.LabelProcess: "worker"})).To(BeEmpty())
+	expectGone(g, &appsv1.Deployment{ObjectMeta: objectMeta(ns, "shop-web")})
+
+	update(t, ns, "shop", func(a *tfv1.TwelveFactorApp) {
+		a.Spec.Processes[1].Resources.Limits[corev1.ResourceCPU] = resource.MustParse("2")
+	})
+	g.Eventually(func(g Gomega) {
+		expectServing(g, ns, "shop", "web", 1, 2)
+		expectServing(g, ns, "shop", "worker", 1, 1)
+	}, timeout).Should(Succeed())
 }
 
 // testRollbackToAReleaseWithoutAProcessStopsIt: release 1 has web only;
