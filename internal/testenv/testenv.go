@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 )
 
 // K8sVersion is the version of the control plane the tests run against.
@@ -47,7 +47,7 @@ func AssetsDir() string {
 
 // Scheme is the operator's scheme plus the apiextensions types tests create.
 func Scheme() *kruntime.Scheme {
-	s := manager.Scheme()
+	s := scheme.New()
 	utilruntime.Must(apiextv1.AddToScheme(s))
 	return s
 }

@@ -31,9 +31,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy"
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy/policytest"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
@@ -88,7 +88,7 @@ func setup() error {
 	cfg.WarningHandler = nil
 	cfg.WarningHandlerWithContext = collectWarnings{}
 	var err error
-	wc, err = client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	wc, err = client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
 	}
