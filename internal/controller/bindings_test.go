@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 var databaseGVK = schema.GroupVersionKind{Group: "test.twelvefactor.dev", Version: "v1", Kind: "Database"}
@@ -68,6 +69,7 @@ func dbRef(name string) *tfv1.ServiceReference {
 const canary = "canary-Zk3PqLx9-do-not-leak"
 
 func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	ns := newNamespace(t, nil)
@@ -152,6 +154,7 @@ func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
 func ptrInt32(v int32) *int32 { return &v }
 
 func TestTwoAttachmentsOfOneKindAreDistinct(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	ns := newNamespace(t, nil)
@@ -171,6 +174,7 @@ func TestTwoAttachmentsOfOneKindAreDistinct(t *testing.T) {
 }
 
 func TestBadBindingsGiveAConditionAndNoRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	cases := []struct {
