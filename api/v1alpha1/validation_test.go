@@ -28,7 +28,7 @@ var env *testenv.Env
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		os.Exit(0)
+		os.Exit(m.Run())
 	}
 	var err error
 	env, err = testenv.Start()
@@ -54,6 +54,7 @@ func validApp(name string) *tfv1.TwelveFactorApp {
 }
 
 func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
+	testenv.SkipIfShort(t)
 	cases := []struct {
 		name   string
 		mutate func(a *tfv1.TwelveFactorApp)
@@ -233,6 +234,7 @@ func TestInvalidAppsAreRejectedWithTheFieldNamed(t *testing.T) {
 // TestEdgesOfTheRulesAreAccepted holds the near misses of the rules above: specs
 // that sit on a rule's boundary and must be admitted.
 func TestEdgesOfTheRulesAreAccepted(t *testing.T) {
+	testenv.SkipIfShort(t)
 	digest := "sha256:" + strings.Repeat("0123456789abcdef", 4)
 	binding := func(name string, env ...string) tfv1.BackingService {
 		s := tfv1.BackingService{Name: name, SecretRef: &tfv1.LocalObjectReference{Name: name}}
@@ -306,6 +308,7 @@ func TestEdgesOfTheRulesAreAccepted(t *testing.T) {
 // rule that spells them out in step: each name is refused, and the rule names
 // no other.
 func TestReservedEnvNamesAreRefusedForBindings(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	for _, name := range tfv1.ReservedEnvNames {
 		app := validApp("reserved")
@@ -337,6 +340,7 @@ func TestReservedEnvNamesAreRefusedForBindings(t *testing.T) {
 }
 
 func TestReleaseAndAdminRunSpecsAreImmutable(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ctx := context.Background()
 	rel := &tfv1.Release{
@@ -362,6 +366,7 @@ func TestReleaseAndAdminRunSpecsAreImmutable(t *testing.T) {
 }
 
 func TestSamplesAreAccepted(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "twelvefactor_*.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())

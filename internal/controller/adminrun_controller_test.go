@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 func newRun(ns, name, app string, serial bool) *tfv1.AdminRun {
@@ -28,6 +29,7 @@ func getRun(g Gomega, ns, name string) *tfv1.AdminRun {
 }
 
 func TestAdminRunRunsFromTheReleaseAndSerialRunsWait(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	ns := newNamespace(t, nil)
@@ -87,6 +89,7 @@ func TestAdminRunRunsFromTheReleaseAndSerialRunsWait(t *testing.T) {
 }
 
 func TestAdminRunForMissingReleaseOrAppFails(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())

@@ -12,9 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 var databaseGVK = schema.GroupVersionKind{Group: "test.twelvefactor.dev", Version: "v1", Kind: "Database"}
@@ -31,7 +33,7 @@ func ensureDatabaseCRD(g Gomega) {
 				Name: "v1", Served: true, Storage: true,
 				Subresources: &apiextv1.CustomResourceSubresources{Status: &apiextv1.CustomResourceSubresourceStatus{}},
 				Schema: &apiextv1.CustomResourceValidation{OpenAPIV3Schema: &apiextv1.JSONSchemaProps{
-					Type: "object", XPreserveUnknownFields: ptrBool(true),
+					Type: "object", XPreserveUnknownFields: ptr.To(true),
 				}},
 			}},
 		},
@@ -46,8 +48,6 @@ func ensureDatabaseCRD(g Gomega) {
 		g.Expect(env.Client.List(ctx(), l)).To(Succeed())
 	}, timeout).Should(Succeed())
 }
-
-func ptrBool(b bool) *bool { return &b }
 
 func createDatabase(g Gomega, ns, name, bindingSecret string) {
 	u := &unstructured.Unstructured{}
@@ -68,6 +68,7 @@ func dbRef(name string) *tfv1.ServiceReference {
 const canary = "canary-Zk3PqLx9-do-not-leak"
 
 func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	ns := newNamespace(t, nil)
@@ -134,7 +135,7 @@ func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
 	g.Eventually(func(g Gomega) { g.Expect(deploymentRelease(g, ns, "shop-web")).To(Equal("4")) }, timeout).Should(Succeed())
 
 	// Pinning v2 mounts v2's snapshot, which still holds the old password.
-	update(t, ns, "shop", func(a *tfv1.TwelveFactorApp) { a.Spec.RollbackTo = ptrInt32(2) })
+	update(t, ns, "shop", func(a *tfv1.TwelveFactorApp) { a.Spec.RollbackTo = ptr.To[int32](2) })
 	g.Eventually(func(g Gomega) {
 		for _, v := range getDeployment(g, ns, "shop-web").Spec.Template.Spec.Volumes {
 			if v.Name == "binding-db" {
@@ -149,9 +150,8 @@ func TestBackingServicesAreAttachedRotatedAndRolledBack(t *testing.T) {
 	assertNoLeak(t, ns, canary)
 }
 
-func ptrInt32(v int32) *int32 { return &v }
-
 func TestTwoAttachmentsOfOneKindAreDistinct(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	ns := newNamespace(t, nil)
@@ -171,6 +171,7 @@ func TestTwoAttachmentsOfOneKindAreDistinct(t *testing.T) {
 }
 
 func TestBadBindingsGiveAConditionAndNoRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ensureDatabaseCRD(g)
 	cases := []struct {
@@ -183,6 +184,9 @@ func TestBadBindingsGiveAConditionAndNoRelease(t *testing.T) {
 			`backing service "db" (spec.services[0]): binding Secret "nope" does not exist`},
 		{"Provisioned Service without status.binding", func(g Gomega, ns string) { createDatabase(g, ns, "pending", "") },
 			tfv1.BackingService{Name: "db", ServiceRef: dbRef("pending")}, `Database "pending" has no status.binding.name yet`},
+		{"Provisioned Service kind without a CRD", func(Gomega, string) {},
+			tfv1.BackingService{Name: "db", ServiceRef: &tfv1.ServiceReference{APIVersion: "missing.twelvefactor.dev/v1", Kind: "Widget", Name: "w"}},
+			`backing service "db" (spec.services[0]): Widget "w" does not exist`},
 		{"binding without type", func(g Gomega, ns string) { createSecret(g, ns, "notype", map[string]string{"host": "x"}) },
 			tfv1.BackingService{Name: "db", SecretRef: &tfv1.LocalObjectReference{Name: "notype"}}, `has no type entry`},
 		{"env key not in the Secret", func(g Gomega, ns string) {

@@ -16,11 +16,13 @@ import (
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 // A binary credential rotated to other bytes makes a new release: the
 // content hash is of bytes, not of their UTF-8 reading.
 func TestBinarySecretRotationMakesARelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "keys", Namespace: ns},
@@ -44,6 +46,7 @@ func TestBinarySecretRotationMakesARelease(t *testing.T) {
 // Content over a Kubernetes limit is refused with a condition that names the
 // limit, the size and the fix, and no Release (half-made or not) is created.
 func TestContentOverALimitMakesNoReleaseAndSaysWhy(t *testing.T) {
+	testenv.SkipIfShort(t)
 	big := strings.Repeat("x", 600*1024)
 	manyKeys := map[string]string{}
 	for i := range 1100 {
@@ -94,6 +97,7 @@ func TestContentOverALimitMakesNoReleaseAndSaysWhy(t *testing.T) {
 // Keys that are not portable names, and keys the pod's own env overrides, are
 // reported in factor III by name.
 func TestNonPortableAndShadowedKeysAreReportedInFactorIII(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: ns},
@@ -125,6 +129,7 @@ func TestNonPortableAndShadowedKeysAreReportedInFactorIII(t *testing.T) {
 // A pin that runs is Ready even when the spec cannot be released, and the
 // status says it observed the generation that pinned.
 func TestAPinThatRunsIsReadyWhileTheSpecIsBlocked(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: ns},
@@ -156,6 +161,7 @@ func TestAPinThatRunsIsReadyWhileTheSpecIsBlocked(t *testing.T) {
 // worker: an app whose image is a digest is released while twenty apps wait
 // on the dead registry, and those say what they wait for.
 func TestADeadRegistryDelaysNoOtherApp(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	g.Expect(err).NotTo(HaveOccurred())
@@ -208,6 +214,7 @@ func TestADeadRegistryDelaysNoOtherApp(t *testing.T) {
 // CRD cannot say it within CEL's cost budget, so the app stalls with the field
 // named and nothing is made.
 func TestRequestsAboveLimitsStallWithTheFieldNamed(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	a := newApp(ns, "shop")
@@ -229,6 +236,7 @@ func TestRequestsAboveLimitsStallWithTheFieldNamed(t *testing.T) {
 // Switching a namespace from enforce to warn brings a pass at once for an app
 // the policy stalled: no change to the app, no wait for a resync.
 func TestLeavingEnforceModeReleasesAStalledAppAtOnce(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyEnforce})
 	a := newApp(ns, "shop")
@@ -249,6 +257,7 @@ func TestLeavingEnforceModeReleasesAStalledAppAtOnce(t *testing.T) {
 // A promoted app stalled on a digest mismatch is released as soon as its
 // upstream runs the expected digest.
 func TestAPromotionIsRecheckedWhenTheUpstreamMoves(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyEnforce})
 	other := "registry.example/shop@sha256:2222222222222222222222222222222222222222222222222222222222222222"

@@ -11,9 +11,11 @@ import (
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/registry/registrytest"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 func TestTagIsResolvedToDigestWithRevisionLabel(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	srv := httptest.NewServer(registrytest.New())
 	defer srv.Close()

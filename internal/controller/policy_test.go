@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 func factor(app *tfv1.TwelveFactorApp, f string) tfv1.FactorResult {
@@ -20,6 +21,7 @@ func factor(app *tfv1.TwelveFactorApp, f string) tfv1.FactorResult {
 }
 
 func TestEnforceModeBlocksAFailingChangeAndKeepsServing(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyEnforce})
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -49,6 +51,7 @@ func TestEnforceModeBlocksAFailingChangeAndKeepsServing(t *testing.T) {
 }
 
 func TestWarnModeReleasesAndReportsTheFailure(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, map[string]string{tfv1.LabelPolicy: tfv1.PolicyWarn})
 	app := newApp(ns, "shop")

@@ -40,6 +40,7 @@ func installReleaseProtection(g Gomega) {
 }
 
 func TestRunningAndPinnedReleasesCannotBeDeleted(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	installReleaseProtection(g)
 	ns := newNamespace(t, nil)
@@ -77,6 +78,7 @@ func TestRunningAndPinnedReleasesCannotBeDeleted(t *testing.T) {
 // kube-system's ServiceAccount group. Every identity is also impersonated in
 // system:masters, so RBAC allows the delete and only the policy decides.
 func TestOnlyTheGarbageCollectorAndNamespaceControllerMayDeleteAnInUseRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	installReleaseProtection(g)
 	ns := newNamespace(t, nil)
@@ -130,6 +132,7 @@ func TestOnlyTheGarbageCollectorAndNamespaceControllerMayDeleteAnInUseRelease(t 
 // the never-run release even though the protection policy guards in-use
 // releases, and the app must roll to the new content without a gap.
 func TestReleaseLeftWithoutSecretsByACrashIsRemade(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	installReleaseProtection(g)
 	ns := newNamespace(t, nil)

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 func getJob(g Gomega, ns, name string) *batchv1.Job {
@@ -27,6 +28,7 @@ func getRelease(g Gomega, ns, name string) *tfv1.Release {
 }
 
 func TestReleasePhaseGatesTheRollout(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	app := newApp(ns, "shop")

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -162,14 +162,14 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 	}
 	gvk := gv.WithKind(ref.Kind)
 	if r.watch != nil {
-		if err := r.watch(gvk); err != nil && !isNoMatch(err) {
+		if err := r.watch(gvk); err != nil && !meta.IsNoMatchError(err) {
 			return "", nil, err
 		}
 	}
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk)
 	err = r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, u)
-	if apierrors.IsNotFound(err) || isNoMatch(err) {
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 		return "", &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
 			"backing service %q (spec.services[%d]): %s %q does not exist: create it or fix spec.services[%d].serviceRef", svc.Name, i, ref.Kind, ref.Name, i)}, nil
 	}
@@ -186,10 +186,6 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 			"backing service %q (spec.services[%d]): %s %q has no status.binding.name yet: wait for it to be provisioned", svc.Name, i, ref.Kind, ref.Name)}, nil
 	}
 	return name, nil, nil
-}
-
-func isNoMatch(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "no matches for kind") || strings.Contains(err.Error(), "the server could not find the requested resource"))
 }
 
 // resolveImage pins spec.build.image to a digest. When the latest release was

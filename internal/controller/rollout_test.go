@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 // markAvailable writes a Deployment's status as the Deployment controller
@@ -45,6 +46,7 @@ func kstatus(g Gomega, ns, name string) status.Status {
 }
 
 func TestReadyAndKstatusFollowTheRollout(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -74,6 +76,7 @@ func TestReadyAndKstatusFollowTheRollout(t *testing.T) {
 }
 
 func TestAutoRollbackReturnsToTheLastGoodRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	app := newApp(ns, "shop")

@@ -18,7 +18,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/twelvefactor/twelvefactor-operator/internal/controller"
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
@@ -32,7 +32,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		os.Exit(0)
+		os.Exit(m.Run())
 	}
 	os.Exit(run(m))
 }
@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 
 	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(logs), ctrlzap.Level(zapcore.Level(-4))))
 	mgr, err = ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  manager.Scheme(),
+		Scheme:  scheme.New(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   controller.CacheOptions(10 * time.Hour),
 		Client:  controller.ClientOptions(),

@@ -17,9 +17,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 func TestFirstApplyCreatesReleaseEnvSecretAndDeployments(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -92,6 +94,7 @@ func TestFirstApplyCreatesReleaseEnvSecretAndDeployments(t *testing.T) {
 }
 
 func TestRenderedPodsPassPodSecurityRestricted(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
 	app := newApp(ns, "secure")
@@ -122,6 +125,7 @@ func assertAdmitted(g Gomega, ns, name string, tmpl corev1.PodTemplateSpec) {
 }
 
 func TestConfigMapChangeCreatesNewRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: ns}, Data: map[string]string{"CURRENCY": "EUR"}}
@@ -157,6 +161,7 @@ func TestConfigMapChangeCreatesNewRelease(t *testing.T) {
 }
 
 func TestRollbackPinsAndUnpins(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -192,6 +197,7 @@ func TestRollbackPinsAndUnpins(t *testing.T) {
 }
 
 func TestPinToMissingReleaseStalls(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -214,6 +220,7 @@ func TestPinToMissingReleaseStalls(t *testing.T) {
 }
 
 func TestHistoryIsPrunedButNotThePinnedRelease(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	app := newApp(ns, "shop")
@@ -233,6 +240,7 @@ func TestHistoryIsPrunedButNotThePinnedRelease(t *testing.T) {
 }
 
 func TestRemovingAProcessDeletesOnlyItsObjects(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	app := newApp(ns, "shop")
@@ -266,6 +274,7 @@ func TestRemovingAProcessDeletesOnlyItsObjects(t *testing.T) {
 }
 
 func TestMissingSecretReportsConditionAndKeepsServing(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())
@@ -293,6 +302,7 @@ func TestMissingSecretReportsConditionAndKeepsServing(t *testing.T) {
 }
 
 func TestSteadyStateMakesNoWrites(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	app := newApp(ns, "shop")
@@ -337,6 +347,7 @@ func TestSteadyStateMakesNoWrites(t *testing.T) {
 }
 
 func TestReleasesAreCreatedExactlyOnceUnderRepeatedReconciles(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t, nil)
 	g.Expect(env.Client.Create(ctx(), newApp(ns, "shop"))).To(Succeed())

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -377,7 +378,7 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 			Annotations: map[string]string{annotationSourceImage: c.SourceImage},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: tfv1.GroupVersion.String(), Kind: "TwelveFactorApp", Name: app.Name, UID: app.UID,
-				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
 			}},
 		},
 		Spec: tfv1.ReleaseSpec{
@@ -397,8 +398,6 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 	}
 	return rel
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // releaseSecretsExist checks the release's Secrets in the metadata cache, and
 // confirms a miss with a live read, since the cache may lag our own writes.

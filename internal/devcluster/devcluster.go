@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -391,14 +392,12 @@ func (c *Cluster) EnsureNamespace(ctx context.Context, name string, labels map[s
 		return err
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name},
-		AutomountServiceAccountToken: ptrFalse()}
+		AutomountServiceAccountToken: ptr.To(false)}
 	if err := c.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	return nil
 }
-
-func ptrFalse() *bool { f := false; return &f }
 
 // DeleteNamespaces deletes the namespaces and waits until they are gone, or
 // until timeout: the namespace controller frees their pods and Service IPs

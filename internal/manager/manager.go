@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +19,7 @@ import (
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/controller"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 )
 
 // Version is stamped at build time with -ldflags "-X .../internal/manager.Version=...".
@@ -96,14 +94,6 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.GracefulShutdown, "graceful-shutdown-timeout", o.GracefulShutdown, "How long running reconciles may take to finish on SIGTERM.")
 }
 
-// Scheme returns the scheme with every type the operator uses.
-func Scheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(tfv1.AddToScheme(s))
-	return s
-}
-
 // NewLogger builds the operator's structured logger, writing to stdout.
 func NewLogger(level, format string) (ctrlzap.Opts, error) {
 	var lvl zapcore.Level
@@ -167,7 +157,7 @@ func Start(ctx context.Context, cfg *rest.Config, opts Options) error {
 
 	shutdown := opts.GracefulShutdown
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        Scheme(),
+		Scheme:                        scheme.New(),
 		Metrics:                       metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:        opts.ProbeAddr,
 		LeaderElection:                opts.LeaderElect,

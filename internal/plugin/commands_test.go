@@ -30,8 +30,8 @@ import (
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/controller"
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
 	"github.com/twelvefactor/twelvefactor-operator/internal/plugin"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
@@ -85,7 +85,7 @@ func start(m *testing.M) int {
 
 	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(&testenv.SyncBuffer{})))
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  manager.Scheme(),
+		Scheme:  scheme.New(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   controller.CacheOptions(10 * time.Hour),
 		Client:  controller.ClientOptions(),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
@@ -16,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 )
 
 // K8sVersion is the version of the control plane the tests run against.
@@ -47,9 +48,20 @@ func AssetsDir() string {
 
 // Scheme is the operator's scheme plus the apiextensions types tests create.
 func Scheme() *kruntime.Scheme {
-	s := manager.Scheme()
+	s := scheme.New()
 	utilruntime.Must(apiextv1.AddToScheme(s))
 	return s
+}
+
+// SkipIfShort skips a test that needs a control plane when the tests run with
+// -short. Packages start their control plane in TestMain only without -short,
+// so that their unit tests still run under -short; every test that uses the
+// control plane calls this first.
+func SkipIfShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a control plane; not run with -short")
+	}
 }
 
 // Env is a running envtest control plane.

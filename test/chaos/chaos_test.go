@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 // TestCrashMidStorm applies 100 apps and two rounds of config changes while
@@ -22,6 +23,7 @@ import (
 // has exactly one release per distinct content, numbered without a gap, and is
 // Ready at its final content.
 func TestCrashMidStorm(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	const apps = 100
@@ -64,6 +66,7 @@ func TestCrashMidStorm(t *testing.T) {
 // leader, and checks that the other takes over within the lease duration plus
 // 5 s and releases a change made during the handover exactly once.
 func TestLeaderFailover(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	const lease = 4 * time.Second
@@ -94,6 +97,7 @@ func TestLeaderFailover(t *testing.T) {
 // pending, starts it again, and checks that the same manager process finishes
 // the work without restarting.
 func TestAPIServerRestart(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	mgr := startManager(t, "restart")
@@ -116,6 +120,7 @@ func TestAPIServerRestart(t *testing.T) {
 // image and replicas: the operator restores its own fields, keeps fields it
 // does not own, and does not fight an HPA scaling through /scale.
 func TestConflictingWriters(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ns := newNamespace(t)
 	startManager(t, "conflicts")

@@ -33,7 +33,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		os.Exit(0)
+		os.Exit(m.Run())
 	}
 	os.Exit(run(m))
 }

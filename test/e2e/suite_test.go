@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
 // canary is a secret value that must never leave its Secrets.
@@ -19,6 +20,7 @@ const canary = "canary-e2e-7Hq2xVb9-never-print"
 // TestEndToEnd runs every scenario in parallel on the shared simulated
 // cluster, then scans the whole run for a leaked secret.
 func TestEndToEnd(t *testing.T) {
+	testenv.SkipIfShort(t)
 	scenarios := []struct {
 		name string
 		fn   func(t *testing.T)

@@ -201,11 +201,7 @@ func warningClient(t *testing.T) (client.Client, *warnings) {
 	w := &warnings{}
 	cfg := rest.CopyConfig(e.Config)
 	cfg.WarningHandler = w
-	scheme := manager.Scheme()
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,9 +31,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
-	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy"
 	"github.com/twelvefactor/twelvefactor-operator/internal/policy/policytest"
+	"github.com/twelvefactor/twelvefactor-operator/internal/scheme"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
 )
 
@@ -58,8 +58,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		fmt.Println("skipping the admission agreement test in -short mode")
-		os.Exit(0)
+		os.Exit(m.Run())
 	}
 	var err error
 	env, err = testenv.Start()
@@ -88,7 +87,7 @@ func setup() error {
 	cfg.WarningHandler = nil
 	cfg.WarningHandlerWithContext = collectWarnings{}
 	var err error
-	wc, err = client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	wc, err = client.New(cfg, client.Options{Scheme: scheme.New()})
 	if err != nil {
 		return err
 	}
@@ -236,6 +235,7 @@ func assertAgreement(g Gomega, app *tfv1.TwelveFactorApp) {
 }
 
 func TestAdmissionAgreesWithTheGoRulesOnEveryFixture(t *testing.T) {
+	testenv.SkipIfShort(t)
 	for _, f := range policytest.Fixtures() {
 		t.Run(f.Name, func(t *testing.T) {
 			assertAgreement(NewWithT(t), f.App)
@@ -259,6 +259,7 @@ func TestEveryStaticRuleIsCoveredByTheAgreementFixtures(t *testing.T) {
 }
 
 func TestTheSampleAppIsAdmittedInEnforceNamespaces(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "samples", "twelvefactor_v1alpha1_twelvefactorapp.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
@@ -275,6 +276,7 @@ func TestTheSampleAppIsAdmittedInEnforceNamespaces(t *testing.T) {
 // validatingadmissionpolicy-status-controller, which reports into the
 // policies' status. Run just that controller.
 func TestThePoliciesTypeCheckAgainstTheCRD(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	startStatusController(t)
 	for _, name := range []string{policyName, advisoryName} {
@@ -326,6 +328,7 @@ func startStatusController(t *testing.T) {
 // changes to its spec are checked, so metadata updates (finalizers, labels)
 // still go through, while a spec change must fix the failure.
 func TestOnlySpecChangesAreCheckedOnUpdate(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "policy-relabelled", Labels: map[string]string{tfv1.LabelPolicy: tfv1.PolicyWarn}}}
@@ -373,6 +376,7 @@ func TestOnlySpecChangesAreCheckedOnUpdate(t *testing.T) {
 // budget; otherwise admission would fail closed with a cost error instead of
 // agreeing with the Go rules.
 func TestTheLargestAppStaysWithinTheCELCostBudget(t *testing.T) {
+	testenv.SkipIfShort(t)
 	g := NewWithT(t)
 	app := policytest.App()
 	app.Spec.Config.Env = nil
