@@ -371,8 +371,8 @@ func testAdminRunPastItsDeadlineFails(t *testing.T) {
 		g.Expect(failed).NotTo(BeNil())
 		g.Expect(failed.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(failed.Reason).To(Equal(tfv1.ReasonJobFailed))
-		g.Expect(failed.Message).To(ContainSubstring("DeadlineExceeded"))
-		g.Expect(failed.Message).To(ContainSubstring("deadline"))
+		g.Expect(failed.Message).To(Equal(
+			"The run was stopped after spec.activeDeadlineSeconds (3s) passed (DeadlineExceeded): raise it, or make the command finish sooner"))
 		g.Expect(meta.IsStatusConditionFalse(r.Status.Conditions, tfv1.ConditionRunning)).To(BeTrue())
 		g.Expect(meta.FindStatusCondition(r.Status.Conditions, tfv1.ConditionSucceeded)).To(BeNil())
 	}, timeout).Should(Succeed())
