@@ -58,17 +58,22 @@ func indexAppReferences(mgr ctrl.Manager) error {
 // appsReferencing maps a ConfigMap or Secret to the apps that read it.
 func (r *AppReconciler) appsReferencing(prefix string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		apps := &tfv1.TwelveFactorAppList{}
-		if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{refIndex: prefix + o.GetName()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Listing apps that reference an object", "name", o.GetName())
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(apps.Items))
-		for _, a := range apps.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
-		}
-		return reqs
+		return r.appRequests(ctx, "apps that reference an object", client.InNamespace(o.GetNamespace()), client.MatchingFields{refIndex: prefix + o.GetName()})
 	}
+}
+
+// appRequests lists the apps the options select, as requests.
+func (r *AppReconciler) appRequests(ctx context.Context, what string, opts ...client.ListOption) []reconcile.Request {
+	apps := &tfv1.TwelveFactorAppList{}
+	if err := r.List(ctx, apps, opts...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing "+what)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(apps.Items))
+	for _, a := range apps.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
+	}
+	return reqs
 }
 
 // appFromLabel maps an object labelled with its app to that app.
@@ -153,16 +158,7 @@ func indexPromotions(mgr ctrl.Manager) error {
 // appsPromotedFrom maps an app to the apps promoted from it, whose factor X
 // verdict follows the digest it runs.
 func (r *AppReconciler) appsPromotedFrom(ctx context.Context, o client.Object) []reconcile.Request {
-	apps := &tfv1.TwelveFactorAppList{}
-	if err := r.List(ctx, apps, client.InNamespace(o.GetNamespace()), client.MatchingFields{promotionIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing apps promoted from an app", "app", o.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(apps.Items))
-	for _, a := range apps.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
-	}
-	return reqs
+	return r.appRequests(ctx, "apps promoted from an app", client.InNamespace(o.GetNamespace()), client.MatchingFields{promotionIndex: o.GetName()})
 }
 
 // runningImageChanged passes an app whose status.image changed: the apps
@@ -181,16 +177,7 @@ var runningImageChanged = predicate.Funcs{
 // appsInNamespace maps a Namespace to its apps: its policy label decides
 // whether a failing rule blocks them.
 func (r *AppReconciler) appsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	apps := &tfv1.TwelveFactorAppList{}
-	if err := r.List(ctx, apps, client.InNamespace(o.GetName())); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing apps of a namespace", "namespace", o.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(apps.Items))
-	for _, a := range apps.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&a)})
-	}
-	return reqs
+	return r.appRequests(ctx, "apps of a namespace", client.InNamespace(o.GetName()))
 }
 
 // policyLabelChanged passes a Namespace whose policy label changed.
