@@ -9,25 +9,22 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
-	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
-	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv/installed"
 )
 
 var (
 	cluster *devcluster.Cluster
 	// mgrConfig is the manager's impersonated, least-privileged client config.
 	mgrConfig *rest.Config
-	logs      = &testenv.SyncBuffer{}
+	logs      *testenv.SyncBuffer
+	operator  *installed.Operator
 )
 
 func TestMain(m *testing.M) {
@@ -39,57 +36,22 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var err error
-	work, err := os.MkdirTemp("", "twelvefactor-e2e-")
+	operator, err = installed.Start("twelvefactor-e2e-", func(o *manager.Options) {
+		// Pods of the slow-start stage take 3s; others are Ready within about 1s.
+		o.StartupWarnSeconds = 2
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	cluster, err = devcluster.Start(ctx, devcluster.Options{Progress: os.Stdout, WorkDir: work})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = cluster.Stop() }()
-	// Install the admission policies as a real installation would.
-	if err := cluster.Apply(ctx, filepath.Join(testenv.RepoRoot(), "config", "policy")); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-
-	// Least privilege: the manager runs as its ServiceAccount, with the RBAC
-	// that config/rbac (and the chart) grant it, not as an admin.
-	mgrConfig, err = leastPrivilegeConfig(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctrl.SetLogger(ctrlzap.New(ctrlzap.WriteTo(logs), ctrlzap.Level(zapcore.Level(-4))))
-	opts := manager.DefaultOptions()
-	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
-	opts.MaxConcurrent = 8
-	// Pods of the slow-start stage take 3s; others are Ready within about 1s.
-	opts.StartupWarnSeconds = 2
-	done := make(chan error, 1)
-	go func() { done <- manager.Start(ctx, mgrConfig, opts) }()
-
+	cluster, mgrConfig, logs = operator.Cluster, operator.ManagerConfig, operator.Logs
 	code := m.Run()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-		}
-	case <-time.After(30 * time.Second):
-		fmt.Fprintln(os.Stderr, "manager did not stop")
-	}
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "logs of the cluster's processes and of the operator are in %s\n", cluster.LogDir)
-		_ = os.WriteFile(filepath.Join(cluster.LogDir, "operator.log"), []byte(logs.String()), 0o644)
-	} else {
-		defer os.RemoveAll(work)
-	}
+	operator.Stop(code != 0)
 	return code
+}
+
+// bindSecretWriter lets the manager write Secrets in one app namespace.
+func bindSecretWriter(ctx context.Context, ns string) error {
+	return operator.BindSecretWriter(ctx, ns)
 }
