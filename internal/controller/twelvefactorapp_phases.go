@@ -13,7 +13,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -21,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/lifecycle"
 	"github.com/twelvefactor/twelvefactor-operator/internal/release"
 	"github.com/twelvefactor/twelvefactor-operator/internal/render"
 )
@@ -83,13 +83,7 @@ func (s *appScope) release(n int32) *tfv1.Release {
 
 // lastGood returns the newest release below n whose rollout succeeded.
 func (s *appScope) lastGood(below int32) int32 {
-	for i := len(s.releases) - 1; i >= 0; i-- {
-		r := s.releases[i]
-		if r.Spec.Number < below && r.Status.Rollout == tfv1.PhaseSucceeded {
-			return r.Spec.Number
-		}
-	}
-	return 0
+	return lifecycle.LastGood(lifecycle.Releases(s.releases), below)
 }
 
 func ownedBy(obj metav1.Object, uid types.UID) bool {
@@ -146,7 +140,7 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 		invalid = append(invalid, render.ResourceErrors(p)...)
 	}
 	if len(invalid) > 0 {
-		s.blocker = &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: strings.Join(invalid, "; ")}
+		s.blocker = &blocker{Stalled: true, Reason: tfv1.ReasonInvalidSpec, Message: strings.Join(invalid, "; ")}
 		return ctrl.Result{}, nil
 	}
 	cr := contentResolver{reader: r.Client, meta: r.cacheReader(), images: r.images, insecure: r.Resolver.Insecure}
@@ -184,7 +178,7 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 				c.Normalize()
 				if vs := c.CheckLimits(); len(vs) > 0 {
 					// Checked before anything is made: no half-made Release.
-					b = &blocker{stalled: true, reason: tfv1.ReasonLimitExceeded, message: release.LimitsMessage(vs)}
+					b = &blocker{Stalled: true, Reason: tfv1.ReasonLimitExceeded, Message: release.LimitsMessage(vs)}
 				}
 				s.content = c
 				s.hash = c.Hash()
@@ -194,10 +188,10 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 	}
 	if b != nil {
 		s.blocker = b
-		ctrl.LoggerFrom(ctx).Info("Release blocked", "app", klog.KObj(s.app), "reason", b.reason)
-		if !b.stalled {
-			if b.retryAfter > 0 && b.retryAfter < r.RetryAfter {
-				return ctrl.Result{RequeueAfter: b.retryAfter}, nil
+		ctrl.LoggerFrom(ctx).Info("Release blocked", "app", klog.KObj(s.app), "reason", b.Reason)
+		if !b.Stalled {
+			if b.RetryAfter > 0 && b.RetryAfter < r.RetryAfter {
+				return ctrl.Result{RequeueAfter: b.RetryAfter}, nil
 			}
 			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 		}
@@ -291,7 +285,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 	if p, wait, err := r.namesFree(ctx, s, n); err != nil || p != nil || wait {
 		if p != nil {
 			s.problems = append(s.problems, *p)
-			s.blocker = &blocker{reason: p.reason, message: p.message}
+			s.blocker = &blocker{Reason: p.Reason, Message: p.Message}
 		}
 		return ctrl.Result{RequeueAfter: r.RetryAfter / 10}, err
 	}
@@ -334,7 +328,7 @@ func (r *AppReconciler) namesFree(ctx context.Context, s *appScope, n int32) (*p
 	case err == nil && ownedBy(rel, s.app.UID):
 		return nil, true, nil
 	case err == nil:
-		return &problem{tfv1.ReasonNameConflict, newConflict("Release", rel).message()}, false, nil
+		return &problem{Reason: tfv1.ReasonNameConflict, Message: newConflict("Release", rel).message()}, false, nil
 	case !apierrors.IsNotFound(err):
 		return nil, false, err
 	}
@@ -346,7 +340,7 @@ func (r *AppReconciler) namesFree(ctx context.Context, s *appScope, n int32) (*p
 		m := secretMeta()
 		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.app.Namespace, Name: name}, m)
 		if err == nil {
-			return &problem{tfv1.ReasonNameConflict, fmt.Sprintf(
+			return &problem{Reason: tfv1.ReasonNameConflict, Message: fmt.Sprintf(
 				"Secret %q, the name of release v%d's Secret, is taken by an object the operator did not make for it: delete or rename it; no release is made until then",
 				name, n)}, false, nil
 		}
@@ -520,7 +514,7 @@ func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.
 	}
 	if err == nil && !controlledBy(job, rel.UID) {
 		// Never taken as the release phase: the release stays gated.
-		s.problems = append(s.problems, problem{tfv1.ReasonNameConflict, newConflict("Job", job).message()})
+		s.problems = append(s.problems, problem{Reason: tfv1.ReasonNameConflict, Message: newConflict("Job", job).message()})
 		return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 	}
 	if apierrors.IsNotFound(err) {
@@ -534,12 +528,12 @@ func (r *AppReconciler) runReleasePhase(ctx context.Context, s *appScope) (ctrl.
 		}
 		res, err := r.applier.apply(ctx, render.ReleaseJob(s.app, rel, nil), nil, &batchv1.Job{}, rel.UID)
 		if err != nil {
-			s.problems = append(s.problems, problem{tfv1.ReasonApplyFailed, fmt.Sprintf(
+			s.problems = append(s.problems, problem{Reason: tfv1.ReasonApplyFailed, Message: fmt.Sprintf(
 				"The API server refused the release phase Job %q: %v", key.Name, err)})
 			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 		}
 		if res.conflict != nil {
-			s.problems = append(s.problems, problem{tfv1.ReasonNameConflict, res.conflict.message()})
+			s.problems = append(s.problems, problem{Reason: tfv1.ReasonNameConflict, Message: res.conflict.message()})
 			return ctrl.Result{RequeueAfter: r.RetryAfter}, nil
 		}
 		return ctrl.Result{}, r.setReleasePhase(ctx, rel, tfv1.PhaseRunning, "", "")
@@ -592,42 +586,13 @@ func (r *AppReconciler) setReleasePhase(ctx context.Context, rel *tfv1.Release, 
 	return r.Status().Patch(ctx, rel, client.MergeFrom(before))
 }
 
-// chooseTarget decides which release the Deployments run: the pin, or the
-// latest release once its release phase succeeded, or the last good release
-// when the latest failed.
+// chooseTarget decides which release the Deployments run
+// (lifecycle.ChooseTarget).
 func (r *AppReconciler) chooseTarget(ctx context.Context, s *appScope) (ctrl.Result, error) {
-	s.target = s.applied
-	if pin := s.pin(); pin != 0 {
-		if s.release(pin) == nil {
-			var avail []string
-			for _, rel := range s.releases {
-				avail = append(avail, fmt.Sprintf("v%d", rel.Spec.Number))
-			}
-			s.blocker = &blocker{stalled: true, reason: tfv1.ReasonReleaseNotFound, message: fmt.Sprintf(
-				"spec.rollbackTo names v%d, which does not exist; available releases: %s. Nothing running was changed",
-				pin, strings.Join(avail, ", "))}
-			return ctrl.Result{}, nil
-		}
-		s.target, s.pinnedTo = pin, pin
-		return ctrl.Result{}, nil
-	}
-	latest := s.latest()
-	if latest == nil {
-		return ctrl.Result{}, nil
-	}
-	failed := latest.Status.ReleasePhase == tfv1.PhaseFailed || latest.Status.Rollout == tfv1.PhaseFailed
-	gated := len(latest.Spec.ReleaseCommand) > 0 && latest.Status.ReleasePhase != tfv1.PhaseSucceeded
-	switch {
-	case failed:
-		if good := s.lastGood(latest.Spec.Number); good != 0 {
-			s.target = good
-		} else if s.applied == latest.Spec.Number {
-			s.target = s.applied
-		}
-	case gated:
-		// Keep what runs until the release phase succeeds.
-	default:
-		s.target = latest.Spec.Number
+	t := lifecycle.ChooseTarget(lifecycle.Releases(s.releases), s.pin(), s.applied)
+	s.target, s.pinnedTo = t.Release, t.PinnedTo
+	if t.Blocker != nil {
+		s.blocker = t.Blocker
 	}
 	return ctrl.Result{}, nil
 }
@@ -651,9 +616,9 @@ func (r *AppReconciler) trackRollout(ctx context.Context, s *appScope) (ctrl.Res
 		}
 		d := s.deployments[p.Name]
 		switch {
-		case d == nil || render.DeploymentRelease(d) != s.target || !available(d):
+		case d == nil || render.DeploymentRelease(d) != s.target || !lifecycle.Available(d):
 			s.notAvailable = append(s.notAvailable, p.Name)
-			if d != nil && render.DeploymentRelease(d) == s.target && deadlineExceeded(d) {
+			if d != nil && render.DeploymentRelease(d) == s.target && lifecycle.DeadlineExceeded(d) {
 				stuck = append(stuck, p.Name)
 			}
 		}
@@ -731,30 +696,6 @@ func (r *AppReconciler) measureStartup(ctx context.Context, s *appScope, n int32
 	return out, nil
 }
 
-// available reports whether a Deployment finished rolling out: every replica
-// updated and available, and no old replica left.
-func available(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	st := d.Status
-	return st.ObservedGeneration >= d.Generation && st.UpdatedReplicas >= want &&
-		st.AvailableReplicas >= want && st.Replicas == st.UpdatedReplicas
-}
-
-func deadlineExceeded(d *appsv1.Deployment) bool {
-	if d.Status.ObservedGeneration < d.Generation {
-		return false
-	}
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
-			return true
-		}
-	}
-	return false
-}
-
 // markInUse labels the running and the pinned release twelvefactor.dev/in-use,
 // and only those, so the release protection policy refuses their deletion.
 // A release runs while it is the target or a Deployment's pod template still
@@ -789,17 +730,13 @@ func (r *AppReconciler) pruneHistory(ctx context.Context, s *appScope) (ctrl.Res
 	if rp := s.app.Spec.Release; rp != nil && rp.HistoryLimit != nil {
 		limit = int(*rp.HistoryLimit)
 	}
-	if len(s.releases) <= limit {
-		return ctrl.Result{}, nil
-	}
-	keep := map[int32]bool{s.target: true, s.applied: true, s.pin(): true}
-	if latest := s.latest(); latest != nil {
-		keep[s.lastGood(latest.Spec.Number+1)] = true
+	prune := map[int32]bool{}
+	for _, n := range lifecycle.Prune(lifecycle.Releases(s.releases), limit, s.target, s.applied, s.pin()) {
+		prune[n] = true
 	}
 	var kept []*tfv1.Release
-	for i, rel := range s.releases {
-		newest := i >= len(s.releases)-limit
-		if newest || keep[rel.Spec.Number] {
+	for _, rel := range s.releases {
+		if !prune[rel.Spec.Number] {
 			kept = append(kept, rel)
 			continue
 		}
@@ -810,64 +747,4 @@ func (r *AppReconciler) pruneHistory(ctx context.Context, s *appScope) (ctrl.Res
 	}
 	s.releases = kept
 	return ctrl.Result{}, nil
-}
-
-// fillStatus writes what the pass observed into the status.
-func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
-	o := appObservation{Generation: s.app.Generation, Blocker: s.blocker, Target: s.target, PinnedTo: s.pinnedTo,
-		NotAvailable: s.notAvailable, Problems: s.problems, OutOfRelease: s.outOfRelease}
-	if latest := s.latest(); latest != nil {
-		o.Latest = latest.Spec.Number
-		o.ReleasePhase = latest.Status.ReleasePhase
-		if len(latest.Spec.ReleaseCommand) > 0 && o.ReleasePhase == "" {
-			o.ReleasePhase = tfv1.PhasePending
-		}
-		if o.ReleasePhase == tfv1.PhaseFailed {
-			o.ReleasePhaseMessage = fmt.Sprintf("Release phase of v%d failed: fix the release command or the code and apply a new release", latest.Spec.Number)
-		}
-		if latest.Status.Rollout == tfv1.PhaseFailed {
-			o.RolloutFailed = true
-			o.RolloutFailedMessage = fmt.Sprintf("Rollout of v%d failed its progress deadline and was rolled back: fix it and apply a new release", latest.Spec.Number)
-		}
-	}
-	if s.rolloutFailed != "" {
-		o.RolloutFailed = true
-		o.RolloutFailedMessage = s.rolloutFailed
-	}
-	st.LatestRelease = o.Latest
-	st.CurrentRelease = s.target
-	st.Pinned = s.pinnedTo != 0
-	st.Image = ""
-	if rel := s.release(s.target); rel != nil {
-		st.Image = rel.Spec.Image
-	}
-	st.Processes = nil
-	var summary []string
-	for _, p := range s.app.Spec.Processes {
-		d := s.deployments[p.Name]
-		if d == nil {
-			continue
-		}
-		want := int32(0)
-		if d.Spec.Replicas != nil {
-			want = *d.Spec.Replicas
-		}
-		st.Processes = append(st.Processes, tfv1.ProcessStatus{Name: p.Name, Replicas: want,
-			ReadyReplicas: d.Status.ReadyReplicas, UpdatedReplicas: d.Status.UpdatedReplicas, Release: render.DeploymentRelease(d)})
-		summary = append(summary, fmt.Sprintf("%s %d/%d", p.Name, d.Status.ReadyReplicas, want))
-		if rel := s.release(s.target); rel != nil {
-			for _, su := range rel.Status.Startup {
-				if su.Name == p.Name {
-					st.Processes[len(st.Processes)-1].StartupSeconds = &su.Seconds
-				}
-			}
-		}
-	}
-	st.ProcessSummary = strings.Join(summary, ", ")
-	setConditions(st, o, now)
-}
-
-func setCondition(conds *[]metav1.Condition, t string, s metav1.ConditionStatus, reason, msg string, gen int64, now time.Time) {
-	meta.SetStatusCondition(conds, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg,
-		ObservedGeneration: gen, LastTransitionTime: metav1.NewTime(now)})
 }
