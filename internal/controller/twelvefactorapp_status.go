@@ -22,18 +22,7 @@ func (s *appScope) fillStatus(st *tfv1.TwelveFactorAppStatus, now time.Time) {
 	o := appObservation{Generation: s.app.Generation, Blocker: s.blocker, Target: s.target, PinnedTo: s.pinnedTo,
 		NotAvailable: s.notAvailable, Problems: s.problems, OutOfRelease: s.outOfRelease}
 	if latest := s.latest(); latest != nil {
-		o.Latest = latest.Spec.Number
-		o.ReleasePhase = latest.Status.ReleasePhase
-		if len(latest.Spec.ReleaseCommand) > 0 && o.ReleasePhase == "" {
-			o.ReleasePhase = tfv1.PhasePending
-		}
-		if o.ReleasePhase == tfv1.PhaseFailed {
-			o.ReleasePhaseMessage = fmt.Sprintf("Release phase of v%d failed: fix the release command or the code and apply a new release", latest.Spec.Number)
-		}
-		if latest.Status.Rollout == tfv1.PhaseFailed {
-			o.RolloutFailed = true
-			o.RolloutFailedMessage = fmt.Sprintf("Rollout of v%d failed its progress deadline and was rolled back: fix it and apply a new release", latest.Spec.Number)
-		}
+		o.ObserveLatest(lifecycle.ReleaseOf(latest))
 	}
 	if s.rolloutFailed != "" {
 		o.RolloutFailed = true

@@ -38,6 +38,24 @@ type Observation struct {
 	OutOfRelease []string
 }
 
+// ObserveLatest records the latest release: its release phase (Pending while
+// a release command has not started) and a failed release phase or rollout,
+// with what the user should do about it.
+func (o *Observation) ObserveLatest(latest Release) {
+	o.Latest = latest.Number
+	o.ReleasePhase = latest.ReleasePhase
+	if latest.ReleaseCommand && o.ReleasePhase == "" {
+		o.ReleasePhase = tfv1.PhasePending
+	}
+	if o.ReleasePhase == tfv1.PhaseFailed {
+		o.ReleasePhaseMessage = fmt.Sprintf("Release phase of v%d failed: fix the release command or the code and apply a new release", latest.Number)
+	}
+	if latest.Rollout == tfv1.PhaseFailed {
+		o.RolloutFailed = true
+		o.RolloutFailedMessage = fmt.Sprintf("Rollout of v%d failed its progress deadline and was rolled back: fix it and apply a new release", latest.Number)
+	}
+}
+
 // SetConditions computes the conditions from an observation. It is pure: the
 // same observation gives the same conditions (timestamps aside), so a steady
 // state writes nothing.

@@ -384,3 +384,32 @@ func TestSetConditionsRemovesConditionsThatNoLongerHold(t *testing.T) {
 	g.Expect(meta.IsStatusConditionTrue(st.Conditions, tfv1.ConditionReady)).To(BeTrue())
 	g.Expect(st.ObservedGeneration).To(Equal(int64(3)))
 }
+
+func TestObserveLatest(t *testing.T) {
+	tests := []struct {
+		name   string
+		latest Release
+		want   Observation
+	}{
+		{name: "a release without a release phase", latest: rel(2, ok), want: Observation{Latest: 2}},
+		{name: "a release command not started yet is Pending (gated)",
+			latest: gatedRel(2, "", ""), want: Observation{Latest: 2, ReleasePhase: tfv1.PhasePending}},
+		{name: "a running release phase", latest: gatedRel(2, run, ""), want: Observation{Latest: 2, ReleasePhase: run}},
+		{name: "a succeeded release phase", latest: gatedRel(2, ok, ok), want: Observation{Latest: 2, ReleasePhase: ok}},
+		{name: "a failed release phase says what to do",
+			latest: gatedRel(3, failed, ""),
+			want: Observation{Latest: 3, ReleasePhase: failed,
+				ReleasePhaseMessage: "Release phase of v3 failed: fix the release command or the code and apply a new release"}},
+		{name: "a failed rollout says it was rolled back and what to do",
+			latest: rel(4, failed),
+			want: Observation{Latest: 4, RolloutFailed: true,
+				RolloutFailedMessage: "Rollout of v4 failed its progress deadline and was rolled back: fix it and apply a new release"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var o Observation
+			o.ObserveLatest(tt.latest)
+			NewWithT(t).Expect(o).To(Equal(tt.want))
+		})
+	}
+}

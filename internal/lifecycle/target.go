@@ -16,12 +16,17 @@ type Release struct {
 	Rollout        tfv1.ReleasePhase
 }
 
+// ReleaseOf summarises a release for the decisions.
+func ReleaseOf(r *tfv1.Release) Release {
+	return Release{Number: r.Spec.Number, ReleaseCommand: len(r.Spec.ReleaseCommand) > 0,
+		ReleasePhase: r.Status.ReleasePhase, Rollout: r.Status.Rollout}
+}
+
 // Releases summarises releases for the decisions, in the order given.
 func Releases(rels []*tfv1.Release) []Release {
 	out := make([]Release, 0, len(rels))
 	for _, r := range rels {
-		out = append(out, Release{Number: r.Spec.Number, ReleaseCommand: len(r.Spec.ReleaseCommand) > 0,
-			ReleasePhase: r.Status.ReleasePhase, Rollout: r.Status.Rollout})
+		out = append(out, ReleaseOf(r))
 	}
 	return out
 }
