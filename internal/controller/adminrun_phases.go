@@ -204,12 +204,12 @@ func (r *AdminRunReconciler) ensureJob(ctx context.Context, s *runScope) (ctrl.R
 		return ctrl.Result{}, err
 	}
 	if p := secretProblem(s.rel, states); p != nil {
-		if p.reason == tfv1.ReasonReleaseSecretMissing && s.rel.Spec.Number == s.app.Status.CurrentRelease {
+		if p.Reason == tfv1.ReasonReleaseSecretMissing && s.rel.Spec.Number == s.app.Status.CurrentRelease {
 			// The app makes the Secrets of its running release again.
-			r.setCondition(s, tfv1.ConditionWaiting, metav1.ConditionTrue, p.reason, p.message)
+			r.setCondition(s, tfv1.ConditionWaiting, metav1.ConditionTrue, p.Reason, p.Message)
 			return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
 		}
-		r.fail(s, p.reason, p.message)
+		r.fail(s, p.Reason, p.Message)
 		return ctrl.Result{}, nil
 	}
 	ac := render.AdminJob(s.app, s.rel, s.run, nil)

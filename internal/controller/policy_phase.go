@@ -57,7 +57,7 @@ func (r *AppReconciler) checkPolicy(ctx context.Context, s *appScope) (ctrl.Resu
 	}
 	for _, f := range s.factors {
 		if f.Status == tfv1.FactorFail {
-			s.blocker = &blocker{stalled: true, reason: f.Reason, message: fmt.Sprintf(
+			s.blocker = &blocker{Stalled: true, Reason: f.Reason, Message: fmt.Sprintf(
 				"Factor %s fails and namespace %s enforces the twelve factors, so no release is made: %s", f.Factor, s.app.Namespace, f.Message)}
 			return ctrl.Result{}, nil
 		}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
@@ -20,23 +19,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/lifecycle"
 	"github.com/twelvefactor/twelvefactor-operator/internal/registry"
 	"github.com/twelvefactor/twelvefactor-operator/internal/release"
 )
 
-// blocker explains why the spec cannot be released now. The running release
-// keeps serving while a blocker holds.
-type blocker struct {
-	// stalled is true when only a change by the user can unblock (kstatus Stalled);
-	// false when the operator retries by itself (kstatus Reconciling).
-	stalled bool
-	reason  string
-	message string
-	// retryAfter, when set, is when the operator retries by itself.
-	retryAfter time.Duration
-}
-
-func (b *blocker) Error() string { return b.reason + ": " + b.message }
+// blocker explains why the spec cannot be released now (lifecycle.Blocker).
+type blocker = lifecycle.Blocker
 
 // contentResolver resolves a spec into release content. Data of ConfigMaps and
 // Secrets is read directly from the API server (they are watched metadata-only).
@@ -60,7 +49,7 @@ func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorA
 			cm := &corev1.ConfigMap{}
 			err := r.reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: src.ConfigMapRef.Name}, cm)
 			if apierrors.IsNotFound(err) {
-				return nil, nil, &blocker{reason: tfv1.ReasonConfigNotFound, message: fmt.Sprintf(
+				return nil, nil, &blocker{Reason: tfv1.ReasonConfigNotFound, Message: fmt.Sprintf(
 					"ConfigMap %q named in spec.config.envFrom[%d] does not exist: create it or remove the reference", src.ConfigMapRef.Name, i)}, nil
 			}
 			if err != nil {
@@ -75,7 +64,7 @@ func (r contentResolver) resolveEnv(ctx context.Context, app *tfv1.TwelveFactorA
 			s := &corev1.Secret{}
 			err := r.reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: src.SecretRef.Name}, s)
 			if apierrors.IsNotFound(err) {
-				return nil, nil, &blocker{reason: tfv1.ReasonConfigNotFound, message: fmt.Sprintf(
+				return nil, nil, &blocker{Reason: tfv1.ReasonConfigNotFound, Message: fmt.Sprintf(
 					"Secret %q named in spec.config.envFrom[%d] does not exist: create it or remove the reference", src.SecretRef.Name, i)}, nil
 			}
 			if err != nil {
@@ -113,7 +102,7 @@ func (r contentResolver) resolveBindings(ctx context.Context, app *tfv1.TwelveFa
 		s := &corev1.Secret{}
 		err := r.reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: secretName}, s)
 		if apierrors.IsNotFound(err) {
-			return nil, &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+			return nil, &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 				"backing service %q (spec.services[%d]): binding Secret %q does not exist: create it or fix the reference", svc.Name, i, secretName)}, nil
 		}
 		if err != nil {
@@ -138,12 +127,12 @@ func (r contentResolver) resolveBindings(ctx context.Context, app *tfv1.TwelveFa
 			b.Provider = svc.Provider
 		}
 		if b.Type == "" {
-			return nil, &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+			return nil, &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 				"backing service %q (spec.services[%d]): binding Secret %q has no type entry: add a type key to the Secret or set spec.services[%d].type", svc.Name, i, secretName, i)}, nil
 		}
 		for j, e := range svc.Env {
 			if _, ok := b.Data[e.Key]; !ok && e.Key != "type" && e.Key != "provider" {
-				return nil, &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+				return nil, &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 					"backing service %q (spec.services[%d].env[%d]): key %q is not in binding Secret %q: fix the key or add it to the Secret", svc.Name, i, j, e.Key, secretName)}, nil
 			}
 		}
@@ -157,7 +146,7 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 	ref := svc.ServiceRef
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
-		return "", &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: fmt.Sprintf(
+		return "", &blocker{Stalled: true, Reason: tfv1.ReasonInvalidSpec, Message: fmt.Sprintf(
 			"spec.services[%d].serviceRef.apiVersion %q is not a valid group/version", i, ref.APIVersion)}, nil
 	}
 	gvk := gv.WithKind(ref.Kind)
@@ -170,11 +159,11 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 	u.SetGroupVersionKind(gvk)
 	err = r.reader.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, u)
 	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-		return "", &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+		return "", &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 			"backing service %q (spec.services[%d]): %s %q does not exist: create it or fix spec.services[%d].serviceRef", svc.Name, i, ref.Kind, ref.Name, i)}, nil
 	}
 	if apierrors.IsForbidden(err) {
-		return "", &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+		return "", &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 			"backing service %q (spec.services[%d]): the operator may not read %s: grant it with the chart's extraRBAC value", svc.Name, i, ref.Kind)}, nil
 	}
 	if err != nil {
@@ -182,7 +171,7 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 	}
 	name, _, _ := unstructured.NestedString(u.Object, "status", "binding", "name")
 	if name == "" {
-		return "", &blocker{reason: tfv1.ReasonBindingNotReady, message: fmt.Sprintf(
+		return "", &blocker{Reason: tfv1.ReasonBindingNotReady, Message: fmt.Sprintf(
 			"backing service %q (spec.services[%d]): %s %q has no status.binding.name yet: wait for it to be provisioned", svc.Name, i, ref.Kind, ref.Name)}, nil
 	}
 	return name, nil, nil
@@ -210,13 +199,13 @@ func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFacto
 	res, err, pending, retryIn := r.images.lookup(client.ObjectKeyFromObject(app), image, pull, r.insecure)
 	switch {
 	case pending:
-		return registry.Resolved{}, &blocker{reason: tfv1.ReasonResolvingImage, message: fmt.Sprintf(
+		return registry.Resolved{}, &blocker{Reason: tfv1.ReasonResolvingImage, Message: fmt.Sprintf(
 			"Resolving spec.build.image %q to a digest; the release follows", image)}
 	case err != nil && retryIn == 0 && res.Image == "" && !isRegistryError(err):
-		return registry.Resolved{}, &blocker{stalled: true, reason: tfv1.ReasonInvalidSpec, message: fmt.Sprintf(
+		return registry.Resolved{}, &blocker{Stalled: true, Reason: tfv1.ReasonInvalidSpec, Message: fmt.Sprintf(
 			"spec.build.image %q is not a valid image reference (%v): fix it", image, err)}
 	case err != nil:
-		return registry.Resolved{}, &blocker{reason: tfv1.ReasonImageResolveFailed, retryAfter: retryIn, message: fmt.Sprintf(
+		return registry.Resolved{}, &blocker{Reason: tfv1.ReasonImageResolveFailed, RetryAfter: retryIn, Message: fmt.Sprintf(
 			"cannot resolve spec.build.image to a digest (%v): the operator retries, backing off per registry; check the registry and spec.imagePullSecrets", err)}
 	}
 	if app.Spec.Build.Revision != "" {

@@ -11,15 +11,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/lifecycle"
 	"github.com/twelvefactor/twelvefactor-operator/internal/release"
 )
 
-// problem is something wrong with what runs, that the user must fix (a
-// foreign object under a derived name, a refused write, a release Secret that
-// is gone or altered). It goes into the Ready and Stalled conditions.
-type problem struct {
-	reason, message string
-}
+// problem is something wrong with what runs, that the user must fix
+// (lifecycle.Problem).
+type problem = lifecycle.Problem
 
 // releaseSecret names one Secret of a release and the hash of its data the
 // Release recorded ("" on releases made before hashes were recorded).
@@ -131,12 +129,12 @@ func ownerOf(o client.Object) string {
 func secretProblem(rel *tfv1.Release, states []secretState) *problem {
 	for _, st := range states {
 		if st.bad != "" {
-			return &problem{reason: st.reason, message: st.bad}
+			return &problem{Reason: st.reason, Message: st.bad}
 		}
 	}
 	for _, st := range states {
 		if st.missing {
-			return &problem{reason: tfv1.ReasonReleaseSecretMissing, message: fmt.Sprintf(
+			return &problem{Reason: tfv1.ReasonReleaseSecretMissing, Message: fmt.Sprintf(
 				"Secret %q of release v%d is gone and cannot be made again, since the spec no longer resolves to that release's content: run another release (remove spec.rollbackTo, or pin a release whose Secrets exist); no pod is started from v%d",
 				st.name, rel.Spec.Number, rel.Spec.Number)}
 		}

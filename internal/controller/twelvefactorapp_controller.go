@@ -133,8 +133,8 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result
 		result = shortest(result, res)
 	}
 	s.complete = true
-	if s.blocker != nil && s.blocker.stalled {
-		log.V(1).Info("App is stalled", "app", klog.KObj(app), "reason", s.blocker.reason)
+	if s.blocker != nil && s.blocker.Stalled {
+		log.V(1).Info("App is stalled", "app", klog.KObj(app), "reason", s.blocker.Reason)
 		return ctrl.Result{}, reconcile.TerminalError(s.blocker)
 	}
 	return result, nil

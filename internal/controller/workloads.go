@@ -87,10 +87,10 @@ func (r *AppReconciler) applyWorkloads(ctx context.Context, s *appScope) (ctrl.R
 			res, err := r.applier.apply(ctx, d.obj.(namedApply), existing, emptyOf(d.kind), s.app.UID, ignore...)
 			switch {
 			case err != nil:
-				s.problems = append(s.problems, problem{tfv1.ReasonApplyFailed, fmt.Sprintf(
+				s.problems = append(s.problems, problem{Reason: tfv1.ReasonApplyFailed, Message: fmt.Sprintf(
 					"The API server refused %s %q of process %s: %v", d.kind, name, p.Name, err)})
 			case res.conflict != nil:
-				s.problems = append(s.problems, problem{tfv1.ReasonNameConflict, res.conflict.message()})
+				s.problems = append(s.problems, problem{Reason: tfv1.ReasonNameConflict, Message: res.conflict.message()})
 			case res.wrote && d.kind == "Deployment":
 				s.deploymentsApplied = true
 			}
