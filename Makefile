@@ -68,7 +68,7 @@ test-e2e: controlplane ## Run the end-to-end tests on the simulated cluster.
 
 .PHONY: bench
 bench: controlplane ## Run the scale benchmark (not part of CI).
-	go run ./test/bench $(BENCH_FLAGS)
+	cd test/bench && go run . $(BENCH_FLAGS)
 
 .PHONY: verify
 verify: generate manifests lint ## Fail when regeneration or formatting leaves the tree dirty.
