@@ -83,7 +83,12 @@ func run() error {
 	mgrCtx, stopMgr := context.WithCancel(ctx)
 	mgrDone := make(chan error, 1)
 	go func() { mgrDone <- manager.Start(mgrCtx, c.Config, opts) }()
-	defer func() { stopMgr(); <-mgrDone }()
+	defer func() {
+		stopMgr()
+		if err := <-mgrDone; err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
 
 	step("Deploying the sample app (web + worker, a release phase, a ConfigMap and a db attachment)")
 	if err := c.EnsureNamespace(ctx, ns, map[string]string{tfv1.LabelPolicy: tfv1.PolicyWarn}); err != nil {

@@ -77,17 +77,17 @@ func newImageResolutions(resolve resolveFunc, clk clock.PassiveClock) *imageReso
 // lookup returns the resolution of image for app: the result, or pending when
 // a call runs (the app is woken when it ends). A registry in back-off gives
 // its last error at once, with how long until it is tried again.
-func (ir *imageResolutions) lookup(app types.NamespacedName, image string, pull []corev1.Secret, insecure bool) (res registry.Resolved, err error, pending bool, retryIn time.Duration) {
+func (ir *imageResolutions) lookup(app types.NamespacedName, image string, pull []corev1.Secret, insecure bool) (res registry.Resolved, pending bool, retryIn time.Duration, err error) {
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
 	}
 	ref, perr := name.ParseReference(image, opts...)
 	if perr != nil {
-		return registry.Resolved{}, perr, false, 0
+		return registry.Resolved{}, false, 0, perr
 	}
 	if d, ok := ref.(name.Digest); ok {
-		return registry.Resolved{Image: d.String()}, nil, false, 0
+		return registry.Resolved{Image: d.String()}, false, 0, nil
 	}
 	host := ref.Context().RegistryStr()
 	key := resolutionKey(app.Namespace, image, pull)
@@ -99,12 +99,12 @@ func (ir *imageResolutions) lookup(app types.NamespacedName, image string, pull 
 		switch {
 		case !e.done:
 			e.waiters[app] = true
-			return registry.Resolved{}, nil, true, 0
+			return registry.Resolved{}, true, 0, nil
 		case e.err == nil && now.Sub(e.at) < ir.keep:
-			return e.res, nil, false, 0
+			return e.res, false, 0, nil
 		case e.err != nil:
 			if h := ir.hosts[host]; h != nil && now.Before(h.retryAt) {
-				return registry.Resolved{}, e.err, false, h.retryAt.Sub(now)
+				return registry.Resolved{}, false, h.retryAt.Sub(now), e.err
 			}
 		}
 		delete(ir.entries, key)
@@ -115,7 +115,7 @@ func (ir *imageResolutions) lookup(app types.NamespacedName, image string, pull 
 		ir.hosts[host] = h
 	}
 	if now.Before(h.retryAt) {
-		return registry.Resolved{}, h.lastErr, false, h.retryAt.Sub(now)
+		return registry.Resolved{}, false, h.retryAt.Sub(now), h.lastErr
 	}
 	e := &resolution{host: host, image: image, pull: pull, waiters: map[types.NamespacedName]bool{app: true}}
 	ir.entries[key] = e
@@ -125,7 +125,7 @@ func (ir *imageResolutions) lookup(app types.NamespacedName, image string, pull 
 	} else {
 		h.queue = append(h.queue, e)
 	}
-	return registry.Resolved{}, nil, true, 0
+	return registry.Resolved{}, true, 0, nil
 }
 
 func (ir *imageResolutions) run(e *resolution) {

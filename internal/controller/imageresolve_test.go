@@ -47,7 +47,7 @@ func TestADigestNeedsNoRegistry(t *testing.T) {
 	g := NewWithT(t)
 	f := &fakeRegistries{}
 	ir := newImageResolutions(f.resolve, clocktesting.NewFakeClock(time.Unix(0, 0)))
-	res, err, pending, _ := ir.lookup(app("a"), "registry.example/shop@"+someDigest, nil, false)
+	res, pending, _, err := ir.lookup(app("a"), "registry.example/shop@"+someDigest, nil, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(pending).To(BeFalse())
 	g.Expect(res.Image).To(Equal("registry.example/shop@" + someDigest))
@@ -58,7 +58,7 @@ func TestAnInvalidReferenceIsAnErrorWithoutARetry(t *testing.T) {
 	g := NewWithT(t)
 	f := &fakeRegistries{}
 	ir := newImageResolutions(f.resolve, clocktesting.NewFakeClock(time.Unix(0, 0)))
-	_, err, pending, retry := ir.lookup(app("a"), "Acme/Shop:1.0", nil, false)
+	_, pending, retry, err := ir.lookup(app("a"), "Acme/Shop:1.0", nil, false)
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(isRegistryError(err)).To(BeFalse())
 	g.Expect(pending).To(BeFalse())
@@ -70,15 +70,15 @@ func TestATagIsResolvedOutsideThePassAndWakesEveryWaiter(t *testing.T) {
 	g := NewWithT(t)
 	f := &fakeRegistries{}
 	ir := newImageResolutions(f.resolve, clocktesting.NewFakeClock(time.Unix(0, 0)))
-	_, _, pending, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	_, pending, _, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(pending).To(BeTrue())
 	g.Eventually(ir.events).Should(Receive(WithTransform(nameOf, Equal("a"))))
-	res, err, pending, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	res, pending, _, err := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(pending).To(BeFalse())
 	g.Expect(res.Image).To(HaveSuffix(someDigest))
 	// Another app in the namespace asking for the same tag reuses the result.
-	_, _, pending, _ = ir.lookup(app("b"), "registry.example/shop:1.0", nil, false)
+	_, pending, _, _ = ir.lookup(app("b"), "registry.example/shop:1.0", nil, false)
 	g.Expect(pending).To(BeFalse())
 	g.Expect(f.calls.Load()).To(Equal(int32(1)))
 }
@@ -89,7 +89,7 @@ func TestADeadRegistryHoldsNoOtherRegistry(t *testing.T) {
 	ir := newImageResolutions(f.resolve, clocktesting.NewFakeClock(time.Unix(0, 0)))
 	ir.timeout = time.Hour // the dead registry's calls do not end during the test
 	for _, n := range []string{"d1", "d2", "d3", "d4", "d5"} {
-		_, _, pending, _ := ir.lookup(app(n), "dead.example/"+n+":1.0", nil, false)
+		_, pending, _, _ := ir.lookup(app(n), "dead.example/"+n+":1.0", nil, false)
 		g.Expect(pending).To(BeTrue())
 	}
 	// At most perHost calls to one host are in flight; the rest wait in line.
@@ -102,7 +102,7 @@ func TestADeadRegistryHoldsNoOtherRegistry(t *testing.T) {
 	ir.mu.Unlock()
 
 	// A healthy registry resolves while the dead one holds its calls.
-	_, _, pending, _ := ir.lookup(app("healthy"), "registry.example/shop:2.0", nil, false)
+	_, pending, _, _ := ir.lookup(app("healthy"), "registry.example/shop:2.0", nil, false)
 	g.Expect(pending).To(BeTrue())
 	g.Eventually(ir.events).Should(Receive(WithTransform(nameOf, Equal("healthy"))))
 }
@@ -113,29 +113,29 @@ func TestAFailedRegistryIsBackedOff(t *testing.T) {
 	f.fail.Store(true)
 	clk := clocktesting.NewFakeClock(time.Unix(0, 0))
 	ir := newImageResolutions(f.resolve, clk)
-	_, _, pending, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	_, pending, _, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(pending).To(BeTrue())
 	g.Eventually(ir.events).Should(Receive())
 	// Within the back-off every app on that host gets the error at once.
-	_, err, pending, retry := ir.lookup(app("b"), "registry.example/other:1.0", nil, false)
+	_, pending, retry, err := ir.lookup(app("b"), "registry.example/other:1.0", nil, false)
 	g.Expect(pending).To(BeFalse())
 	g.Expect(err).To(MatchError("registry said no"))
 	g.Expect(retry).To(Equal(ir.backoff))
 	g.Expect(f.calls.Load()).To(Equal(int32(1)))
 	// After it, the registry is asked again; a second failure doubles the wait.
 	clk.Step(ir.backoff)
-	_, _, pending, _ = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	_, pending, _, _ = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(pending).To(BeTrue())
 	g.Eventually(ir.events).Should(Receive())
-	_, _, _, retry = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	_, _, retry, _ = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(retry).To(Equal(2 * ir.backoff))
 	// A success ends the back-off.
 	f.fail.Store(false)
 	clk.Step(2 * ir.backoff)
-	_, _, pending, _ = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	_, pending, _, _ = ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(pending).To(BeTrue())
 	g.Eventually(ir.events).Should(Receive())
-	res, err, _, _ := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
+	res, _, _, err := ir.lookup(app("a"), "registry.example/shop:1.0", nil, false)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.Image).To(HaveSuffix(someDigest))
 }

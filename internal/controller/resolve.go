@@ -196,7 +196,7 @@ func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFacto
 			pull = append(pull, s)
 		}
 	}
-	res, err, pending, retryIn := r.images.lookup(client.ObjectKeyFromObject(app), image, pull, r.insecure)
+	res, pending, retryIn, err := r.images.lookup(client.ObjectKeyFromObject(app), image, pull, r.insecure)
 	switch {
 	case pending:
 		return registry.Resolved{}, &blocker{Reason: tfv1.ReasonResolvingImage, Message: fmt.Sprintf(

@@ -254,7 +254,7 @@ func TestRemovingAProcessDeletesOnlyItsObjects(t *testing.T) {
 	}, timeout).Should(Succeed())
 	for _, mf := range getDeployment(g, ns, "shop-api").ManagedFields {
 		if mf.Manager == tfv1.FieldManager {
-			g.Expect(string(mf.FieldsV1.Raw)).NotTo(ContainSubstring(`"f:replicas"`), "the HPA owns replicas")
+			g.Expect(mf.FieldsV1.GetRawString()).NotTo(ContainSubstring(`"f:replicas"`), "the HPA owns replicas")
 		}
 	}
 	web := getDeployment(g, ns, "shop-web")

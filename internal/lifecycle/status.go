@@ -80,7 +80,7 @@ func SetConditions(st *tfv1.TwelveFactorAppStatus, o Observation, now time.Time)
 	reconciling := ""
 	reconcilingMsg := ""
 	ready := false
-	readyReason, readyMsg := tfv1.ReasonProgressing, ""
+	var readyReason, readyMsg string
 	switch {
 	case len(o.Problems) > 0:
 		msgs := make([]string, 0, len(o.Problems))

@@ -76,7 +76,7 @@ func owners(app *tfv1.TwelveFactorApp, path []string) []string {
 		if mf.Subresource != "" || mf.FieldsV1 == nil {
 			continue
 		}
-		if hasField(mf.FieldsV1.Raw, path) {
+		if hasField(mf.FieldsV1.GetRawBytes(), path) {
 			out = append(out, mf.Manager)
 		}
 	}
@@ -88,7 +88,7 @@ func owners(app *tfv1.TwelveFactorApp, path []string) []string {
 func ownedByPlugin(app *tfv1.TwelveFactorApp, path []string) bool {
 	for _, mf := range app.ManagedFields {
 		if mf.Manager == tfv1.PluginFieldManager && mf.Operation == metav1.ManagedFieldsOperationApply &&
-			mf.Subresource == "" && mf.FieldsV1 != nil && hasField(mf.FieldsV1.Raw, path) {
+			mf.Subresource == "" && mf.FieldsV1 != nil && hasField(mf.FieldsV1.GetRawBytes(), path) {
 			return true
 		}
 	}

@@ -649,7 +649,7 @@ func ownersOf(app *tfv1.TwelveFactorApp, path ...string) []string {
 			continue
 		}
 		var node map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &node); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &node); err != nil {
 			continue
 		}
 		found := true

@@ -168,7 +168,9 @@ func validPodInput(process string, port int32, grace, sleep int64) bool {
 		return false
 	}
 	for i, c := range process {
-		if !(c >= 'a' && c <= 'z' || (i > 0 && (c >= '0' && c <= '9' || c == '-'))) {
+		lower := c >= 'a' && c <= 'z'
+		later := i > 0 && (c >= '0' && c <= '9' || c == '-')
+		if !lower && !later {
 			return false
 		}
 	}
