@@ -34,6 +34,15 @@ const (
 	// AnnotationDataHash on a release Secret is the SHA-256 of its data, the
 	// value the Release records in spec.envSecretHash or bindings[].secretHash.
 	AnnotationDataHash = "twelvefactor.dev/data-hash"
+	// LabelAdminRun on an AdminRun's Job names the run; LabelSerial marks the
+	// Job of a serial run, so that no two serial runs of an app overlap.
+	LabelAdminRun = "twelvefactor.dev/adminrun"
+	LabelSerial   = "twelvefactor.dev/serial"
+	// AnnotationSourceImage on a Release records spec.build.image as written;
+	// AnnotationSources records the fingerprint of what its content was
+	// resolved from (docs/decisions.md, "Steady state").
+	AnnotationSourceImage = "twelvefactor.dev/source-image"
+	AnnotationSources     = "twelvefactor.dev/sources"
 	// LabelInUse marks the Release that runs or is pinned; the release
 	// protection policy refuses to delete it.
 	LabelInUse = "twelvefactor.dev/in-use"

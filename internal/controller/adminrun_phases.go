@@ -124,13 +124,13 @@ func (r *AdminRunReconciler) waitForSerial(ctx context.Context, s *runScope) (ct
 	}
 	jobs := &batchv1.JobList{}
 	if err := r.APIReader.List(ctx, jobs, client.InNamespace(s.run.Namespace),
-		client.MatchingLabels{tfv1.LabelApp: s.run.Spec.App, labelSerial: "true"}); err != nil {
+		client.MatchingLabels{tfv1.LabelApp: s.run.Spec.App, tfv1.LabelSerial: "true"}); err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, j := range jobs.Items {
 		if state, _, _ := render.JobState(&j); state != tfv1.PhaseSucceeded && state != tfv1.PhaseFailed {
 			r.setCondition(s, tfv1.ConditionWaiting, metav1.ConditionTrue, tfv1.ReasonWaitingForSerialRun,
-				fmt.Sprintf("Waiting for serial run %s of app %q to finish", j.Labels[labelAdminRun], s.run.Spec.App))
+				fmt.Sprintf("Waiting for serial run %s of app %q to finish", j.Labels[tfv1.LabelAdminRun], s.run.Spec.App))
 			s.run.Status.Phase = tfv1.PhasePending
 			s.done = true
 			return ctrl.Result{RequeueAfter: 30 * time.Second}, nil
@@ -157,11 +157,6 @@ func (r *AdminRunReconciler) waitForSerial(ctx context.Context, s *runScope) (ct
 	}
 	return ctrl.Result{}, nil
 }
-
-const (
-	labelSerial   = "twelvefactor.dev/serial"
-	labelAdminRun = "twelvefactor.dev/adminrun"
-)
 
 // ensureJob creates the run's Job once, from Secrets verified to be the
 // release's. A Job under the run's name that the run does not control is
@@ -214,7 +209,7 @@ func (r *AdminRunReconciler) ensureJob(ctx context.Context, s *runScope) (ctrl.R
 	}
 	ac := render.AdminJob(s.app, s.rel, s.run, nil)
 	if s.run.Spec.Serial {
-		ac.WithLabels(map[string]string{labelSerial: "true"})
+		ac.WithLabels(map[string]string{tfv1.LabelSerial: "true"})
 	}
 	res, err := r.applier.apply(ctx, ac, nil, &batchv1.Job{}, s.run.UID)
 	if err != nil {

@@ -182,7 +182,7 @@ func (r contentResolver) provisionedSecret(ctx context.Context, ns string, i int
 // a tag is resolved when a release is made, not on every pass.
 func (r contentResolver) resolveImage(ctx context.Context, app *tfv1.TwelveFactorApp, latest *tfv1.Release) (registry.Resolved, *blocker) {
 	image := app.Spec.Build.Image
-	if latest != nil && latest.Annotations[annotationSourceImage] == image {
+	if latest != nil && latest.Annotations[tfv1.AnnotationSourceImage] == image {
 		rev := latest.Spec.Revision
 		if app.Spec.Build.Revision != "" {
 			rev = app.Spec.Build.Revision
@@ -221,9 +221,6 @@ func isRegistryError(err error) bool {
 	var perr *name.ErrBadName
 	return !errors.As(err, &perr)
 }
-
-// annotationSourceImage records spec.build.image as written on a Release.
-const annotationSourceImage = "twelvefactor.dev/source-image"
 
 // version names one object a release was read from, at its resourceVersion.
 func version(prefix string, o client.Object) string {
@@ -305,6 +302,3 @@ func sourcesFingerprint(app *tfv1.TwelveFactorApp, versions []string) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
-
-// annotationSources records a release's sourcesFingerprint.
-const annotationSources = "twelvefactor.dev/sources"

@@ -96,11 +96,11 @@ func (r *AppReconciler) resolve(ctx context.Context, s *appScope) (ctrl.Result, 
 // served from the cache.
 func (r *AppReconciler) reuseLatest(ctx context.Context, cr contentResolver, s *appScope) (bool, error) {
 	latest := s.latest()
-	if latest == nil || latest.Annotations[annotationSources] == "" {
+	if latest == nil || latest.Annotations[tfv1.AnnotationSources] == "" {
 		return false, nil
 	}
 	versions, ok := cr.cachedVersions(ctx, s.app)
-	if !ok || sourcesFingerprint(s.app, versions) != latest.Annotations[annotationSources] {
+	if !ok || sourcesFingerprint(s.app, versions) != latest.Annotations[tfv1.AnnotationSources] {
 		return false, nil
 	}
 	complete, err := r.releaseSecretsExist(ctx, latest)
@@ -108,10 +108,10 @@ func (r *AppReconciler) reuseLatest(ctx context.Context, cr contentResolver, s *
 		return false, err
 	}
 	s.content = &release.Content{Image: latest.Spec.Image, Revision: latest.Spec.Revision,
-		SourceImage: latest.Annotations[annotationSourceImage], Processes: latest.Spec.Processes,
+		SourceImage: latest.Annotations[tfv1.AnnotationSourceImage], Processes: latest.Spec.Processes,
 		ReleaseCommand: latest.Spec.ReleaseCommand}
 	s.hash = latest.Spec.ContentHash
-	s.fingerprint = latest.Annotations[annotationSources]
+	s.fingerprint = latest.Annotations[tfv1.AnnotationSources]
 	s.reused = true
 	return true, nil
 }
@@ -184,7 +184,7 @@ func (r *AppReconciler) ensureRelease(ctx context.Context, s *appScope) (ctrl.Re
 		return ctrl.Result{}, err
 	}
 	rel := newRelease(s.app, n, s.content, hash, release.Describe(*s.content, prev))
-	rel.Annotations[annotationSources] = s.fingerprint
+	rel.Annotations[tfv1.AnnotationSources] = s.fingerprint
 	if len(rel.Spec.ReleaseCommand) == 0 && s.pin() == 0 {
 		// It runs at once (no release phase, no pin): label it in use now
 		// rather than with a second write in markInUse.
@@ -251,7 +251,7 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 				tfv1.LabelPartOf: app.Name, tfv1.LabelRelease: strconv.Itoa(int(n)),
 				tfv1.LabelContentHash: release.ShortHash(hash),
 			},
-			Annotations: map[string]string{annotationSourceImage: c.SourceImage},
+			Annotations: map[string]string{tfv1.AnnotationSourceImage: c.SourceImage},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: tfv1.GroupVersion.String(), Kind: "TwelveFactorApp", Name: app.Name, UID: app.UID,
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),

@@ -173,7 +173,7 @@ func AdminJob(app *tfv1.TwelveFactorApp, rel *tfv1.Release, run *tfv1.AdminRun, 
 		RestartPolicy: corev1.RestartPolicyNever, ExtraLabels: extraLabels,
 	})
 	labels := ReleaseLabels(app.Name, "run", rel.Spec.Number)
-	labels["twelvefactor.dev/adminrun"] = run.Name
+	labels[tfv1.LabelAdminRun] = run.Name
 	owner := Owner{APIVersion: tfv1.GroupVersion.String(), Kind: "AdminRun", Name: run.Name, UID: run.UID}
 	return batchv1ac.Job(AdminJobName(run.Name), run.Namespace).
 		WithLabels(labels).
