@@ -152,7 +152,7 @@ func (a *applier) apply(ctx context.Context, ac namedApply, cached, empty client
 	ctrl.LoggerFrom(ctx).V(4).Info("Object differs from what the operator applies", "kind", kind, "name", existing.GetName(),
 		"differs", d.why, "foreign", d.foreign.String())
 	if !d.foreign.Empty() {
-		if err := a.removeForeign(ctx, existing, empty, d.foreign); err != nil {
+		if err := a.removeForeign(ctx, existing, d.foreign); err != nil {
 			return applyResult{}, fmt.Errorf("removing fields another manager added to %s %s: %w", kind, existing.GetName(), err)
 		}
 	}
@@ -331,7 +331,7 @@ func (a *applier) desiredTyped(like client.Object, ac runtime.ApplyConfiguration
 	if err != nil {
 		return nil, err
 	}
-	obj := reflect.New(reflect.TypeOf(like).Elem()).Interface().(client.Object)
+	obj := newLike(like)
 	if err := json.Unmarshal(b, obj); err != nil {
 		return nil, err
 	}
@@ -389,8 +389,9 @@ func prune(canonical, raw any) any {
 // added under spec. Server-side apply cannot remove fields another manager
 // owns, so this is the one write that is not an apply: an update of the live
 // object, guarded by its resourceVersion.
-func (a *applier) removeForeign(ctx context.Context, cached, empty client.Object, remove *fieldpath.Set) error {
-	live := empty
+func (a *applier) removeForeign(ctx context.Context, cached client.Object, remove *fieldpath.Set) error {
+	// A fresh object: cached may be the one a live read of this pass filled.
+	live := newLike(cached)
 	if err := a.apiReader.Get(ctx, client.ObjectKeyFromObject(cached), live); err != nil {
 		return err
 	}
@@ -408,4 +409,9 @@ func (a *applier) removeForeign(ctx context.Context, cached, empty client.Object
 	u := &unstructured.Unstructured{Object: m}
 	u.SetResourceVersion(live.GetResourceVersion())
 	return a.client.Update(ctx, u, client.FieldOwner(a.manager))
+}
+
+// newLike returns a new, empty object of o's type.
+func newLike(o client.Object) client.Object {
+	return reflect.New(reflect.TypeOf(o).Elem()).Interface().(client.Object)
 }

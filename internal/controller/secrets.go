@@ -101,7 +101,7 @@ func (v *secretVerifier) verifyOne(ctx context.Context, rel *tfv1.Release, rs re
 		return st, err
 	}
 	if !controlledBy(s, rel.UID) {
-		st.bad, st.reason = (&conflict{kind: "Secret", name: s.Name, owner: ownerOf(s)}).message(), tfv1.ReasonNameConflict
+		st.bad, st.reason = newConflict("Secret", s).message(), tfv1.ReasonNameConflict
 		return st, nil
 	}
 	if s.Immutable == nil || !*s.Immutable {
@@ -116,13 +116,6 @@ func (v *secretVerifier) verifyOne(ctx context.Context, rel *tfv1.Release, rs re
 	v.verified.Add(s.UID, rs.hash)
 	v.mu.Unlock()
 	return st, nil
-}
-
-func ownerOf(o client.Object) string {
-	if c := newConflict("", o); c.owner != "" {
-		return c.owner
-	}
-	return ""
 }
 
 // secretProblem turns what verify found into one problem for the app.

@@ -6,7 +6,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -78,15 +77,6 @@ func (s *appScope) lastGood(below int32) int32 {
 	return lifecycle.LastGood(lifecycle.Releases(s.releases), below)
 }
 
-func ownedBy(obj metav1.Object, uid types.UID) bool {
-	for _, o := range obj.GetOwnerReferences() {
-		if o.UID == uid && o.Controller != nil && *o.Controller {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *appScope) selector() client.ListOption {
 	return client.MatchingLabels{tfv1.LabelApp: s.app.Name, tfv1.LabelManagedBy: tfv1.ManagedByValue}
 }
@@ -98,7 +88,7 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 		return ctrl.Result{}, err
 	}
 	for i := range rels.Items {
-		if ownedBy(&rels.Items[i], s.app.UID) {
+		if controlledBy(&rels.Items[i], s.app.UID) {
 			s.releases = append(s.releases, &rels.Items[i])
 		}
 	}
@@ -111,7 +101,7 @@ func (r *AppReconciler) observe(ctx context.Context, s *appScope) (ctrl.Result, 
 	s.deployments = map[string]*appsv1.Deployment{}
 	for i := range deps.Items {
 		d := &deps.Items[i]
-		if !ownedBy(d, s.app.UID) {
+		if !controlledBy(d, s.app.UID) {
 			continue
 		}
 		s.deployments[d.Labels[tfv1.LabelProcess]] = d

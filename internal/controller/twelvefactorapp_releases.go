@@ -103,9 +103,16 @@ func (r *AppReconciler) reuseLatest(ctx context.Context, cr contentResolver, s *
 	if !ok || sourcesFingerprint(s.app, versions) != latest.Annotations[tfv1.AnnotationSources] {
 		return false, nil
 	}
-	complete, err := r.releaseSecretsExist(ctx, latest)
-	if err != nil || !complete {
+	// Reused only while its Secrets are there: a missing one is made again
+	// from content resolved live.
+	states, err := r.secrets.verify(ctx, latest)
+	if err != nil {
 		return false, err
+	}
+	for _, st := range states {
+		if st.missing {
+			return false, nil
+		}
 	}
 	s.content = &release.Content{Image: latest.Spec.Image, Revision: latest.Spec.Revision,
 		SourceImage: latest.Annotations[tfv1.AnnotationSourceImage], Processes: latest.Spec.Processes,
@@ -215,7 +222,7 @@ func (r *AppReconciler) namesFree(ctx context.Context, s *appScope, n int32) (*p
 	rel := &tfv1.Release{}
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: s.app.Namespace, Name: release.Name(s.app.Name, n)}, rel)
 	switch {
-	case err == nil && ownedBy(rel, s.app.UID):
+	case err == nil && controlledBy(rel, s.app.UID):
 		return nil, true, nil
 	case err == nil:
 		return &problem{Reason: tfv1.ReasonNameConflict, Message: newConflict("Release", rel).message()}, false, nil
@@ -273,29 +280,6 @@ func newRelease(app *tfv1.TwelveFactorApp, n int32, c *release.Content, hash, de
 		})
 	}
 	return rel
-}
-
-// releaseSecretsExist checks the release's Secrets in the metadata cache, and
-// confirms a miss with a live read, since the cache may lag our own writes.
-func (r *AppReconciler) releaseSecretsExist(ctx context.Context, rel *tfv1.Release) (bool, error) {
-	names := []string{rel.Spec.EnvSecretName}
-	for _, b := range rel.Spec.Bindings {
-		names = append(names, b.SecretName)
-	}
-	for _, name := range names {
-		key := client.ObjectKey{Namespace: rel.Namespace, Name: name}
-		err := r.cacheReader().Get(ctx, key, secretMeta())
-		if apierrors.IsNotFound(err) {
-			err = r.APIReader.Get(ctx, key, secretMeta())
-		}
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-	}
-	return true, nil
 }
 
 // cacheReader reads the informer cache: r.Cache, or the client when unset.

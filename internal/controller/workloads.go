@@ -130,7 +130,7 @@ func emptyOf(kind string) client.Object {
 func (r *AppReconciler) ownedObjects(ctx context.Context, s *appScope) (map[string]map[string]client.Object, error) {
 	out := map[string]map[string]client.Object{}
 	add := func(kind string, o client.Object) {
-		if !ownedBy(o, s.app.UID) {
+		if !controlledBy(o, s.app.UID) {
 			return
 		}
 		if out[kind] == nil {
