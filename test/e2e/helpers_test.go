@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,12 +10,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv/installed"
 )
 
 const timeout = 90 * time.Second
@@ -24,37 +21,15 @@ const timeout = 90 * time.Second
 func ctx() context.Context { return context.Background() }
 
 // image returns a digest-pinned image reference; a marker in the repository
-// selects a KWOK failure behaviour.
-func image(repo string, n int) string {
-	return fmt.Sprintf("registry.example/%s@sha256:%064x", repo, n)
-}
+// selects a KWOK behaviour.
+var image = installed.Image
 
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := "e2e-" + rand.String(6)
-	if err := cluster.EnsureNamespace(ctx(), ns, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := bindSecretWriter(ctx(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
+// newNamespace makes a namespace for one test and lets the manager write
+// Secrets in it.
+func newNamespace(t *testing.T) string { return operator.NewNamespace(t, "e2e-") }
 
-func newApp(ns, name string) *tfv1.TwelveFactorApp {
-	return &tfv1.TwelveFactorApp{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: tfv1.TwelveFactorAppSpec{
-			Build:  tfv1.BuildSpec{Image: image("shop", 1), Revision: "v1rev"},
-			Config: tfv1.ConfigSpec{Env: []tfv1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}},
-			Processes: []tfv1.ProcessSpec{
-				{Name: "web", Command: []string{"puma"}, Port: ptr.To[int32](8080), Replicas: ptr.To[int32](2)},
-				{Name: "worker", Command: []string{"sidekiq"}, Replicas: ptr.To[int32](1)},
-			},
-			Shutdown: &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](2), PreStopSleepSeconds: ptr.To[int64](1)},
-		},
-	}
-}
+// newApp returns the suites' sample app (installed.App).
+var newApp = installed.App
 
 func getApp(g Gomega, ns, name string) *tfv1.TwelveFactorApp {
 	app := &tfv1.TwelveFactorApp{}

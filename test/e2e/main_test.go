@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -49,9 +48,4 @@ func run(m *testing.M) int {
 	code := m.Run()
 	operator.Stop(code != 0)
 	return code
-}
-
-// bindSecretWriter lets the manager write Secrets in one app namespace.
-func bindSecretWriter(ctx context.Context, ns string) error {
-	return operator.BindSecretWriter(ctx, ns)
 }

@@ -2,7 +2,6 @@ package hostile
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -15,12 +14,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/release"
+	"github.com/twelvefactor/twelvefactor-operator/internal/testenv/installed"
 )
 
 // timeout bounds every wait. A name conflict clears on the operator's retry,
@@ -37,41 +36,16 @@ const (
 
 func ctx() context.Context { return context.Background() }
 
-// image returns a digest-pinned image reference.
-func image(repo string, n int) string {
-	return fmt.Sprintf("registry.example/%s@sha256:%064x", repo, n)
-}
+// image returns a digest-pinned image reference; a marker in the repository
+// selects a KWOK behaviour.
+var image = installed.Image
 
-// newNamespace makes a namespace for one case and lets the manager write
+// newNamespace makes a namespace for one test and lets the manager write
 // Secrets in it.
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	ns := "hostile-" + rand.String(6)
-	if err := cluster.EnsureNamespace(ctx(), ns, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := bindSecretWriter(ctx(), ns); err != nil {
-		t.Fatal(err)
-	}
-	return ns
-}
+func newNamespace(t *testing.T) string { return operator.NewNamespace(t, "hostile-") }
 
-// newApp returns an app with a web process (a port, two replicas, so a
-// Service and a PodDisruptionBudget) and a worker process (one replica).
-func newApp(ns, name string) *tfv1.TwelveFactorApp {
-	return &tfv1.TwelveFactorApp{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: tfv1.TwelveFactorAppSpec{
-			Build:  tfv1.BuildSpec{Image: image("shop", 1), Revision: "v1rev"},
-			Config: tfv1.ConfigSpec{Env: []tfv1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}},
-			Processes: []tfv1.ProcessSpec{
-				{Name: "web", Command: []string{"puma"}, Port: ptr.To[int32](8080), Replicas: ptr.To[int32](2)},
-				{Name: "worker", Command: []string{"sidekiq"}, Replicas: ptr.To[int32](1)},
-			},
-			Shutdown: &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](2), PreStopSleepSeconds: ptr.To[int64](1)},
-		},
-	}
-}
+// newApp returns the suites' sample app (installed.App).
+var newApp = installed.App
 
 func objectMeta(ns, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name}

@@ -9,17 +9,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	ctrlzap "sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/yaml"
 
+	tfv1 "github.com/twelvefactor/twelvefactor-operator/api/v1alpha1"
 	"github.com/twelvefactor/twelvefactor-operator/internal/devcluster"
 	"github.com/twelvefactor/twelvefactor-operator/internal/manager"
 	"github.com/twelvefactor/twelvefactor-operator/internal/testenv"
@@ -157,4 +161,42 @@ func (o *Operator) BindSecretWriter(ctx context.Context, ns string) error {
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: SecretWriter},
 		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: ManagerSA, Namespace: ManagerSANamespace}}}
 	return o.Cluster.Client.Create(ctx, rb)
+}
+
+// NewNamespace makes a namespace, named prefix plus a random suffix, for one
+// test, and lets the manager write Secrets in it.
+func (o *Operator) NewNamespace(t testing.TB, prefix string) string {
+	t.Helper()
+	ns := prefix + rand.String(6)
+	if err := o.Cluster.EnsureNamespace(context.Background(), ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.BindSecretWriter(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// Image returns a digest-pinned image reference; a marker in repo selects a
+// KWOK behaviour (internal/devcluster).
+func Image(repo string, n int) string {
+	return fmt.Sprintf("registry.example/%s@sha256:%064x", repo, n)
+}
+
+// App returns the suites' sample app: a web process (a port, two replicas, so
+// a Service and a PodDisruptionBudget) and a worker (one replica), with a
+// short shutdown.
+func App(ns, name string) *tfv1.TwelveFactorApp {
+	return &tfv1.TwelveFactorApp{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: tfv1.TwelveFactorAppSpec{
+			Build:  tfv1.BuildSpec{Image: Image("shop", 1), Revision: "v1rev"},
+			Config: tfv1.ConfigSpec{Env: []tfv1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}},
+			Processes: []tfv1.ProcessSpec{
+				{Name: "web", Command: []string{"puma"}, Port: ptr.To[int32](8080), Replicas: ptr.To[int32](2)},
+				{Name: "worker", Command: []string{"sidekiq"}, Replicas: ptr.To[int32](1)},
+			},
+			Shutdown: &tfv1.ShutdownSpec{GracePeriodSeconds: ptr.To[int64](2), PreStopSleepSeconds: ptr.To[int64](1)},
+		},
+	}
 }
